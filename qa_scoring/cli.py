@@ -1,0 +1,41 @@
+"""The ``qa-scoring`` command.
+
+Each subcommand lives in its own module under ``qa_scoring.commands`` and is imported only
+when it runs, so ``qa-scoring --help`` and the light commands start fast without loading
+torch, spaCy or the database layer.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+from qa_scoring import __version__
+
+# name -> (module under qa_scoring.commands, click command object's name, one-line help)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module, attr, _ = COMMANDS[name]
+        return getattr(importlib.import_module(f"qa_scoring.commands.{module}"), attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][2]) for name in self.list_commands(ctx)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="qa-scoring")
+def main() -> None:
+    """Quality assurance for contact-centre calls: transcribe, score against rubrics, review."""

@@ -1,0 +1,110 @@
+"""Configuration in one place: embedded defaults, then a TOML file, then ``QA_SCORING_*`` variables.
+
+The file is the one named by ``QA_SCORING_CONFIG``, else ``./qa-scoring.toml`` when present.
+Every field can be set by an environment variable of its upper-cased name with the
+``QA_SCORING_`` prefix (``QA_SCORING_DATABASE_URL``, ``QA_SCORING_MODELS_DIR``...). Later
+sources win. Defaults are what a fresh machine needs: SQLite, a local pool, bundled models.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ENV_PREFIX = "QA_SCORING_"
+
+
+class ConfigError(ValueError):
+    """A configuration file or variable that cannot be used; the message names it."""
+
+
+@dataclass
+class Settings:
+    # Where assembled model folders live (``qa-scoring models install`` writes them).
+    models_dir: Path = PROJECT_ROOT / "models" / "installed"
+    # Where recordings, redacted audio, clips and the SQLite database live.
+    data_dir: Path = PROJECT_ROOT / "var"
+    database_url: str = ""  # empty: SQLite file in data_dir
+    rubrics_dir: Path = PROJECT_ROOT / "rubrics"
+
+    # Speech pipeline
+    asr_model: str = "whisper-tiny.en"  # a model folder name under models_dir, or a path
+    asr_compute_type: str = "int8"
+    asr_beam_size: int = 1
+    asr_threads: int = 0  # 0: all cores
+    language: str = "en"
+    num_speakers: int = 2  # expected speakers on a mono recording
+    # Stereo channel mapping, e.g. "agent,customer" (left is agent). Empty: decide from content.
+    channel_roles: str = ""
+    # Organisation names that help tell the agent from the customer (comma-separated).
+    organisation_names: str = ""
+
+    # Batch
+    workers: int = 1
+    max_attempts: int = 3
+    celery_broker_url: str = "redis://127.0.0.1:6379/0"
+
+    # Review sampling: fraction of each agent's otherwise-unflagged calls sent for review.
+    review_sample_rate: float = 0.1
+    review_low_score: float = 60.0
+    review_low_confidence: float = 0.6
+
+    # Web
+    secret_key: str = ""
+
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'qa-scoring.sqlite3'}"
+
+
+def _coerce(name: str, raw: Any, default: Any) -> Any:
+    try:
+        if isinstance(default, bool):
+            return raw if isinstance(raw, bool) else str(raw).strip().lower() in {"1", "true", "yes", "on"}
+        if isinstance(default, Path):
+            return Path(raw).expanduser()
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name}: {raw!r} is not a valid {type(default).__name__}") from None
+    return raw if isinstance(default, dict) else str(raw)
+
+
+def load_settings(config_file: str | Path | None = None, environ: dict[str, str] | None = None) -> Settings:
+    environ = dict(os.environ if environ is None else environ)
+    settings = Settings()
+    defaults = {f.name: getattr(settings, f.name) for f in fields(Settings)}
+    path = config_file or environ.get(ENV_PREFIX + "CONFIG")
+    if path is None and Path("qa-scoring.toml").is_file():
+        path = "qa-scoring.toml"
+    if path is not None:
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: configuration file not found") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+        for key, value in data.items():
+            if key not in defaults:
+                raise ConfigError(f"{path}: unknown setting {key!r}")
+            setattr(settings, key, _coerce(f"{path}: {key}", value, defaults[key]))
+    for name, default in defaults.items():
+        env_name = ENV_PREFIX + name.upper()
+        if env_name in environ and name != "extra":
+            setattr(settings, name, _coerce(env_name, environ[env_name], default))
+    return settings
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return load_settings()
