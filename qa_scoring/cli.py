@@ -15,6 +15,7 @@ from qa_scoring import __version__
 
 # name -> (module under qa_scoring.commands, click command object's name, one-line help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
+    "db": ("db", "db", "Create or upgrade the database schema."),
 }
 
 

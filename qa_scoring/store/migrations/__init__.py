@@ -1,0 +1,1 @@
+"""Alembic migrations for the store (generated from ``qa_scoring.store.models``)."""
