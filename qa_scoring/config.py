@@ -48,6 +48,11 @@ class Settings:
     workers: int = 1
     max_attempts: int = 3
     celery_broker_url: str = "redis://127.0.0.1:6379/0"
+    # Recordings over these limits fail with a clear per-call error instead of stalling a worker.
+    max_file_mb: float = 500.0
+    max_duration_s: float = 4 * 3600.0
+    # Rubric ids to score in a batch (comma-separated); empty: every rubric the scorer has.
+    batch_rubrics: str = ""
 
     # Review sampling: fraction of each agent's otherwise-unflagged calls sent for review.
     review_sample_rate: float = 0.1
