@@ -43,6 +43,11 @@ class Settings:
     channel_roles: str = ""
     # Organisation names that help tell the agent from the customer (comma-separated).
     organisation_names: str = ""
+    # Redaction (DPA 2018, PCI DSS): card numbers, security codes, bank details, dates of birth,
+    # postcodes, emails and phones become placeholders in stored transcripts and are blanked in the
+    # audio the UI plays. On by default; turning it off is a deliberate, audited choice.
+    redact: bool = True
+    redact_audio_mode: str = "tone"  # "tone" (quiet 1 kHz beep) or "silence"
 
     # Batch
     workers: int = 1
@@ -58,6 +63,8 @@ class Settings:
     review_sample_rate: float = 0.1
     review_low_score: float = 60.0
     review_low_confidence: float = 0.6
+    # Call metrics: an unmarked silence this long (seconds) counts as a hold.
+    hold_min_silence: float = 45.0
 
     # Web
     secret_key: str = ""
