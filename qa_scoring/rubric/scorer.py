@@ -1,0 +1,64 @@
+"""The rubric engine's front door: a transcript in, a :class:`ScoredCall` out.
+
+Loading (the behaviour detector's models, the rubric files) is slow and happens once in
+:meth:`Scorer.load`; :meth:`Scorer.score` is then cheap and pure, so a batch worker loads one
+scorer and calls ``score`` for every call it is given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+from qa_scoring.config import Settings, get_settings
+from qa_scoring.rubric.evaluate import evaluate
+from qa_scoring.rubric.metrics import compute_metrics
+from qa_scoring.rubric.review import review_priority
+from qa_scoring.rubric.rubric import Rubric, load_rubrics
+from qa_scoring.scored_call import BehaviourResult, ScoredCall
+from qa_scoring.transcript import Transcript
+
+
+class Detector(Protocol):
+    """What the scorer needs from a behaviour detector."""
+
+    version: str
+
+    def detect(self, transcript: Transcript) -> dict[str, BehaviourResult]: ...
+
+
+class Scorer:
+    def __init__(self, detector: Detector, rubrics: dict[str, Rubric], settings: Settings | None = None):
+        self.detector = detector
+        self.rubrics = rubrics
+        self.settings = settings or get_settings()
+
+    @classmethod
+    def load(cls, settings: Settings | None = None, rubric_ids: Iterable[str] | None = None) -> Scorer:
+        """Load the detector and the rubrics (all in ``settings.rubrics_dir``, or only ``rubric_ids``).
+
+        Rubrics are read first: a broken rubric file should fail fast, before minutes of model loading.
+        """
+        from qa_scoring.rubric.detector import BehaviourDetector
+
+        settings = settings or get_settings()
+        rubrics = load_rubrics(settings.rubrics_dir, list(rubric_ids) if rubric_ids else None)
+        return cls(BehaviourDetector.load(settings), rubrics, settings)
+
+    @property
+    def models(self) -> dict[str, Any]:
+        info = getattr(self.detector, "models_info", None) or {"version": self.detector.version}
+        return {"behaviours": info, "rubrics": {r.id: r.version for r in self.rubrics.values()}}
+
+    def score(self, transcript: Transcript) -> ScoredCall:
+        behaviours = self.detector.detect(transcript)
+        metrics = compute_metrics(transcript, hold_min_silence=self.settings.hold_min_silence)
+        scorecards = {rid: evaluate(rubric, behaviours, metrics) for rid, rubric in self.rubrics.items()}
+        return ScoredCall(
+            call_id=transcript.call_id,
+            behaviours=behaviours,
+            metrics=metrics.to_dict(),
+            scorecards=scorecards,
+            review=review_priority(scorecards, behaviours, self.settings),
+            models={**transcript.models, **self.models},
+        )
