@@ -15,6 +15,8 @@ from qa_scoring import __version__
 
 # name -> (module under qa_scoring.commands, click command object's name, one-line help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
+    "score": ("score", "score", "Pre-score transcripts against the rubrics, with evidence."),
+    "rubrics": ("rubrics", "rubrics", "List and validate rubric files."),
     "db": ("db", "db", "Create or upgrade the database schema."),
 }
 
