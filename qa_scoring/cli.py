@@ -15,6 +15,8 @@ from qa_scoring import __version__
 
 # name -> (module under qa_scoring.commands, click command object's name, one-line help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
+    "train": ("train", "train", "Train the behaviour classifiers from labelled calls."),
+    "eval": ("eval", "eval_command", "Measure behaviour detection against labelled calls."),
     "score": ("score", "score", "Pre-score transcripts against the rubrics, with evidence."),
     "rubrics": ("rubrics", "rubrics", "List and validate rubric files."),
     "db": ("db", "db", "Create or upgrade the database schema."),

@@ -1,0 +1,171 @@
+"""Per-behaviour turn classifiers, their call-level thresholds, and how they are stored.
+
+One logistic regression per behaviour scores the turns of the behaviour's speaker; the call shows
+the behaviour when its best turn clears a threshold. The threshold is chosen on out-of-fold turn
+scores of the *training* calls only (grouped by call), so evaluation never tunes on its test fold.
+Some behaviours have a necessary lexical cue (a thanks needs a thanks word; an apology needs an
+apology word that no veto covers); the gate zeroes turns without it, which is where rules are
+stronger than embeddings. Hold etiquette is structural (ask before a hold, thanks after it) and
+is decided in ``detector`` from the rules, not learned.
+
+Stored as plain arrays (``.npz``) plus JSON: no pickle, so loading a model file runs no code.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GroupKFold
+
+from qa_scoring.rubric import features as feats
+from qa_scoring.rubric.spec import BEHAVIOUR_IDS, WHO
+
+SEED = 13
+C = 0.5
+INNER_FOLDS = 5
+# Behaviour -> the rule cue a turn needs to show it at all.
+GATES: dict[str, str] = {"apology": "apology_clean", "thanks": "thanks", "recording_disclosure": "recording"}
+STRUCTURAL = ("hold_etiquette",)
+LEARNED: tuple[str, ...] = tuple(b for b in BEHAVIOUR_IDS if b not in STRUCTURAL)
+
+
+@dataclass
+class TurnData:
+    """Stacked turn rows of many calls, with what the classifiers need to train and decide."""
+
+    x: np.ndarray
+    roles: np.ndarray
+    call: np.ndarray  # call index per row
+    gates: dict[str, np.ndarray]
+    tags: list[set[str]]
+
+    @classmethod
+    def build(cls, calls: list[feats.CallFeatures], tags: list[list[set[str]]] | None = None) -> TurnData:
+        xs, roles, call_idx, all_tags = [], [], [], []
+        for k, cf in enumerate(calls):
+            xs.append(cf.matrix())
+            roles += cf.roles
+            call_idx += [k] * len(cf.roles)
+            all_tags += tags[k] if tags is not None else [set()] * len(cf.roles)
+        gates = {
+            b: np.concatenate([cf.flags[:, feats.rules.RULE_NAMES.index(g)] for cf in calls]) > 0
+            for b, g in GATES.items()
+        }
+        return cls(np.vstack(xs), np.array(roles), np.array(call_idx), gates, all_tags)
+
+
+@dataclass
+class BehaviourModels:
+    coef: dict[str, np.ndarray]
+    intercept: dict[str, float]
+    threshold: dict[str, float]
+    meta: dict = field(default_factory=dict)
+
+    def turn_scores(self, data: TurnData) -> dict[str, np.ndarray]:
+        """Probability per turn row for each learned behaviour; 0 for the wrong speaker or a closed gate."""
+        out = {}
+        for b in LEARNED:
+            z = data.x @ self.coef[b] + self.intercept[b]
+            p = 1.0 / (1.0 + np.exp(-z))
+            p = np.where(data.roles == WHO[b], p, 0.0)
+            if b in GATES:
+                p = np.where(data.gates[b], p, 0.0)
+            out[b] = p
+        return out
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        np.savez(
+            folder / "weights.npz",
+            **{f"coef_{b}": self.coef[b] for b in LEARNED},
+            **{f"intercept_{b}": np.array([self.intercept[b]]) for b in LEARNED},
+        )
+        (folder / "thresholds.json").write_text(
+            json.dumps(self.threshold, indent=2, sort_keys=True), encoding="utf-8"
+        )
+        (folder / "metadata.json").write_text(
+            json.dumps(self.meta, indent=2, sort_keys=True), encoding="utf-8"
+        )
+
+    @classmethod
+    def load(cls, folder: Path) -> BehaviourModels:
+        meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
+        if meta.get("feature_version") != feats.FEATURE_VERSION:
+            raise ValueError(
+                f"{folder}: trained for feature layout {meta.get('feature_version')}, this code uses "
+                f"{feats.FEATURE_VERSION}; run `qa-scoring train data/labelled` again"
+            )
+        weights = np.load(folder / "weights.npz")
+        thresholds = json.loads((folder / "thresholds.json").read_text(encoding="utf-8"))
+        return cls(
+            {b: weights[f"coef_{b}"] for b in LEARNED},
+            {b: float(weights[f"intercept_{b}"][0]) for b in LEARNED},
+            {b: float(thresholds[b]) for b in LEARNED},
+            meta,
+        )
+
+
+def call_max(scores: np.ndarray, call: np.ndarray, n_calls: int) -> np.ndarray:
+    out = np.zeros(n_calls)
+    np.maximum.at(out, call, scores)
+    return out
+
+
+def _fit_one(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
+    if y.all() or not y.any():  # degenerate fold: a constant model
+        return np.zeros(x.shape[1]), (8.0 if y.all() else -8.0)
+    model = LogisticRegression(C=C, class_weight="balanced", max_iter=3000, random_state=SEED)
+    model.fit(x, y)
+    return model.coef_[0].astype(np.float64), float(model.intercept_[0])
+
+
+def _fit_weights(data: TurnData, rows: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    coef, intercept = {}, {}
+    for b in LEARNED:
+        sel = rows & (data.roles == WHO[b])
+        if b in GATES:  # learn only where the gate is open: the gate already rules out the rest
+            sel &= data.gates[b]
+        y = np.array([b in data.tags[i] for i in np.flatnonzero(sel)])
+        coef[b], intercept[b] = _fit_one(data.x[sel], y)
+    return coef, intercept
+
+
+def best_threshold(scores: np.ndarray, truth: np.ndarray) -> float:
+    """The call-level threshold with the best F1 on these scores (midpoint between neighbours)."""
+    candidates = np.unique(np.concatenate([[0.0], scores, [1.0]]))
+    best, best_t = -1.0, 0.5
+    for lo, hi in zip(candidates[:-1], candidates[1:], strict=True):
+        t = (lo + hi) / 2
+        pred = scores > t
+        tp = np.sum(pred & truth)
+        f1 = 2 * tp / max(1, pred.sum() + truth.sum())
+        if f1 > best + 1e-12:
+            best, best_t = f1, t
+    return float(best_t)
+
+
+def train(data: TurnData, labels: list[dict[str, bool]], meta: dict | None = None) -> BehaviourModels:
+    """Fit the classifiers on every row, with thresholds from inner grouped cross-validation."""
+    n_calls = len(labels)
+    all_rows = np.ones(len(data.roles), dtype=bool)
+    oof = {b: np.zeros(len(data.roles)) for b in LEARNED}
+    folds = min(INNER_FOLDS, n_calls)
+    if folds >= 2:
+        for train_idx, test_idx in GroupKFold(n_splits=folds).split(data.x, groups=data.call):
+            rows = np.zeros(len(data.roles), dtype=bool)
+            rows[train_idx] = True
+            coef, intercept = _fit_weights(data, rows)
+            fold = BehaviourModels(coef, intercept, {})
+            scores = fold.turn_scores(data)
+            for b in LEARNED:
+                oof[b][test_idx] = scores[b][test_idx]
+    coef, intercept = _fit_weights(data, all_rows)
+    thresholds = {}
+    for b in LEARNED:
+        truth = np.array([lab[b] for lab in labels])
+        thresholds[b] = best_threshold(call_max(oof[b], data.call, n_calls), truth) if folds >= 2 else 0.5
+    return BehaviourModels(coef, intercept, thresholds, meta or {})

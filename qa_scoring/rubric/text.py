@@ -1,0 +1,95 @@
+"""Text normalisation shared by training and scoring.
+
+Every turn is brought to one canonical form - lower case, no punctuation, numbers as words, the
+way speech recognition writes it - before the rules and the embedding model see it. Training on
+that form is why a detector trained on tidy written transcripts still works on raw ASR output:
+the two look the same to it. Signals that only punctuation carries (a turn cut off with a dash,
+a hold marker) are read from the raw text first and kept as separate flags.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Markers for non-speech at the start of a turn: "[on hold]" in written transcripts, "[music]" in
+# ASR-style ones; a few common variants from other transcription tools.
+_HOLD_MARKER = re.compile(r"^\s*[\[(<]\s*(on hold|hold|music|hold music|silence|pause)\s*[\])>]\s*", re.I)
+_ANY_MARKER = re.compile(r"[\[(<]\s*[a-z ]{1,20}\s*[\])>]", re.I)
+# A turn cut off by the other speaker: ends in a dash (written) or an ellipsis.
+_CUT_OFF = re.compile(r"(—|–|--|-|\.\.\.|…)\s*$")
+
+_ONES = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+    "sixteen seventeen eighteen nineteen"
+).split()
+_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+
+
+def number_words(n: int) -> str:
+    """English words for a non-negative integer, as a speaker would say it (no 'and')."""
+    if n < 20:
+        return _ONES[n]
+    if n < 100:
+        return _TENS[n // 10] + ("" if n % 10 == 0 else " " + _ONES[n % 10])
+    if n < 1000:
+        rest = n % 100
+        return _ONES[n // 100] + " hundred" + ("" if rest == 0 else " " + number_words(rest))
+    for size, word in ((10**9, "billion"), (10**6, "million"), (1000, "thousand")):
+        if n >= size:
+            rest = n % size
+            return number_words(n // size) + f" {word}" + ("" if rest == 0 else " " + number_words(rest))
+    raise AssertionError("unreachable")
+
+
+def _digits_to_words(match: re.Match[str]) -> str:
+    token = match.group(0)
+    if len(token) > 4 and token.isdigit():  # long numbers (accounts, phones) are read digit by digit
+        return " ".join("oh" if d == "0" else _ONES[int(d)] for d in token)
+    return number_words(int(token))
+
+
+_CURRENCY = {"£": "pounds", "$": "dollars", "€": "euros"}
+
+
+def _money(match: re.Match[str]) -> str:
+    cents = f" {match.group(3)}" if match.group(3) else ""
+    return f"{match.group(2)} {_CURRENCY[match.group(1)]}{cents}"
+
+
+def digits_as_words(text: str) -> str:
+    text = re.sub(r"([£$€])(\d+)(?:\.(\d\d))?", _money, text)
+    text = re.sub(r"(\d+)%", r"\1 percent", text)
+    text = re.sub(r"(\d+)(st|nd|rd|th)\b", r"\1", text)
+    text = re.sub(r"(\d+):(\d\d)", r"\1 \2", text)
+    return re.sub(r"\d+", _digits_to_words, text)
+
+
+def hold_marker(text: str) -> bool:
+    """Whether the turn starts with a hold/music marker (the turn that resumes after a hold)."""
+    return bool(_HOLD_MARKER.match(text))
+
+
+def cut_off(text: str) -> bool:
+    """Whether the turn was cut off mid-sentence by the other speaker (written-transcript marker)."""
+    return bool(_CUT_OFF.search(text.strip()))
+
+
+def asr_style(text: str) -> str:
+    """The text as raw speech recognition would give it: lower case, no punctuation, numbers as words.
+
+    Bracketed non-speech markers are kept but written the ASR way ("[on hold]" -> "[music]"), since
+    that is what an ASR-style transcript would carry.
+    """
+    text = _HOLD_MARKER.sub("[music] ", text)
+    marker = "[music] " if text.startswith("[music] ") else ""
+    body = text[len(marker) :]
+    body = digits_as_words(body).lower()
+    body = body.replace("’", "'").replace("‘", "'")
+    body = re.sub(r"[^a-z' ]+", " ", body)
+    body = re.sub(r"(?<![a-z])'|'(?![a-z])", " ", body)
+    return marker + " ".join(body.split())
+
+
+def canonical(text: str) -> str:
+    """The form rules and embeddings see: ASR style with non-speech markers removed."""
+    return " ".join(_ANY_MARKER.sub(" ", asr_style(text)).split())
