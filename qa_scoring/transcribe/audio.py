@@ -1,0 +1,166 @@
+"""Read a recording of any common container into 16 kHz float32 channels, or say clearly why not.
+
+Everything downstream (Silero VAD, Whisper, pyannote) wants 16 kHz mono float32, but the channel
+layout carries the diarisation for stereo calls, so channels are kept apart here and only mixed
+when they carry the same signal. Bad input is common in a nightly batch (truncated uploads, empty
+files, dead lines), so each failure is an :class:`AudioError` that names the file and the reason,
+and the caller can carry on with the other calls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+
+SAMPLE_RATE = 16000
+# Shorter than this cannot hold a greeting, let alone a call; Whisper also hallucinates on slivers.
+MIN_DURATION_S = 1.0
+# Peak below -60 dBFS: a dead line or a muted recorder, nothing to transcribe.
+SILENCE_PEAK = 10 ** (-60 / 20)
+
+
+class AudioError(ValueError):
+    """A recording that cannot be used. ``str()`` is one line: ``<file>: <reason>``."""
+
+    def __init__(self, path: str | Path, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+@dataclass
+class Audio:
+    """Decoded recording: one 16 kHz float32 array per source channel (at most two)."""
+
+    path: str
+    channels: list[np.ndarray]
+    source_rate: int
+    source_channels: int
+    codec: str
+
+    @property
+    def duration(self) -> float:
+        return len(self.channels[0]) / SAMPLE_RATE
+
+    @property
+    def mono(self) -> np.ndarray:
+        """The mix of all channels, for ASR and diarisation of a single-stream call."""
+        if len(self.channels) == 1:
+            return self.channels[0]
+        return np.mean(np.stack(self.channels), axis=0).astype(np.float32)
+
+
+def load_audio(
+    path: str | Path,
+    min_duration: float = MIN_DURATION_S,
+    max_duration: float | None = None,
+    max_bytes: int | None = None,
+) -> Audio:
+    """Decode ``path`` to 16 kHz float32, one array per channel (more than two channels are mixed).
+
+    Raises :class:`AudioError` for a missing, empty, unreadable, too-short, too-long, too-large or
+    silent file. The size and duration limits are checked before decoding, so a runaway file
+    cannot fill a worker's memory.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise AudioError(path, "no such file")
+    if path.is_dir():
+        raise AudioError(path, "is a directory, not a recording")
+    if path.stat().st_size == 0:
+        raise AudioError(path, "empty file (0 bytes)")
+    if max_bytes is not None and path.stat().st_size > max_bytes:
+        raise AudioError(
+            path, f"too large ({path.stat().st_size / 1e6:.0f} MB; limit {max_bytes / 1e6:.0f} MB)"
+        )
+    try:
+        audio = _decode(path, max_duration)
+    except av.FFmpegError as exc:
+        raise AudioError(path, f"not a readable audio file ({_ffmpeg_reason(exc)})") from None
+    if audio.duration == 0:
+        raise AudioError(path, "contains no audio samples")
+    if max_duration is not None and audio.duration > max_duration:
+        raise AudioError(path, f"too long ({audio.duration:.0f} s; limit {max_duration:.0f} s)")
+    if audio.duration < min_duration:
+        raise AudioError(path, f"too short ({audio.duration:.2f} s; at least {min_duration:g} s needed)")
+    peak = max(float(np.max(np.abs(ch))) for ch in audio.channels)
+    if peak < SILENCE_PEAK:
+        level = 20 * np.log10(peak) if peak > 0 else float("-inf")
+        raise AudioError(path, f"silent (peak level {level:.0f} dBFS)")
+    return audio
+
+
+def _decode(path: Path, max_duration: float | None = None) -> Audio:
+    """Decode and resample with PyAV (FFmpeg), as faster-whisper does, but keep the channels apart."""
+    with av.open(str(path), metadata_errors="ignore") as container:
+        streams = container.streams.audio
+        if not streams:
+            raise AudioError(path, "has no audio stream")
+        stream = streams[0]
+        declared = container.duration / av.time_base if container.duration else None
+        if max_duration is not None and declared is not None and declared > max_duration:
+            raise AudioError(path, f"too long ({declared:.0f} s; limit {max_duration:.0f} s)")
+        source_channels = stream.codec_context.channels or 1
+        layout = "stereo" if source_channels == 2 else "mono"
+        resampler = av.AudioResampler(format="fltp", layout=layout, rate=SAMPLE_RATE)
+        chunks: list[np.ndarray] = []
+        try:
+            for frame in container.decode(stream):
+                frame.pts = None  # the resampler re-times; odd source timestamps must not stall it
+                for out in resampler.resample(frame):
+                    chunks.append(out.to_ndarray())
+        except av.FFmpegError as exc:
+            # A truncated tail is common in recorders: keep what decoded, fail only if nothing did.
+            if not chunks:
+                raise AudioError(path, f"not a readable audio file ({_ffmpeg_reason(exc)})") from None
+        for out in resampler.resample(None):
+            chunks.append(out.to_ndarray())
+        n_out = 2 if layout == "stereo" else 1
+        data = np.concatenate(chunks, axis=1) if chunks else np.zeros((n_out, 0), dtype=np.float32)
+        return Audio(
+            path=str(path),
+            channels=[np.ascontiguousarray(row, dtype=np.float32) for row in data],
+            source_rate=int(stream.codec_context.sample_rate or 0),
+            source_channels=int(source_channels),
+            codec=stream.codec_context.name,
+        )
+
+
+def _ffmpeg_reason(exc: Exception) -> str:
+    return getattr(exc, "strerror", None) or str(exc)
+
+
+def frame_levels_db(signal: np.ndarray, frame_s: float = 0.02) -> np.ndarray:
+    """RMS level per frame in dBFS; the common currency of the energy checks (silence, bleed)."""
+    hop = int(SAMPLE_RATE * frame_s)
+    n = len(signal) // hop
+    if n == 0:
+        return np.zeros(0, dtype=np.float32)
+    frames = signal[: n * hop].reshape(n, hop).astype(np.float64)
+    rms = np.sqrt(np.mean(frames**2, axis=1))
+    return (20 * np.log10(np.maximum(rms, 1e-7))).astype(np.float32)
+
+
+def channels_identical(left: np.ndarray, right: np.ndarray, threshold: float = 0.98) -> bool:
+    """Whether two channels carry the same signal (a mono call saved as stereo).
+
+    Uses the correlation of the samples: near 1 for a duplicated (or duplicated and rescaled)
+    channel, low for two parties on separate lines even with some bleed, which is attenuated,
+    filtered and mixed with the other party's own speech.
+    """
+    n = min(len(left), len(right))
+    a = left[:n].astype(np.float64)
+    b = right[:n].astype(np.float64)
+    a -= a.mean()
+    b -= b.mean()
+    denom = np.sqrt(np.dot(a, a) * np.dot(b, b))
+    if denom == 0:
+        return bool(np.dot(a, a) == np.dot(b, b))
+    return bool(np.dot(a, b) / denom >= threshold)
+
+
+def is_silent(signal: np.ndarray) -> bool:
+    return len(signal) == 0 or float(np.max(np.abs(signal))) < SILENCE_PEAK

@@ -1,0 +1,180 @@
+"""From a recording to a :class:`~qa_scoring.transcript.Transcript`: decode, recognise, diarise, name roles.
+
+:class:`SpeechPipeline` is built once per process (the CLI, each batch worker) because loading the
+models costs more than a short call; :meth:`SpeechPipeline.transcribe_file` is then called per
+call. The pyannote diariser is loaded only when the first mono call needs it, so a contact
+centre recording in stereo never pays for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qa_scoring import __version__
+from qa_scoring.config import Settings, get_settings
+from qa_scoring.transcribe.asr import Recogniser
+from qa_scoring.transcribe.assign import (
+    LabelledWord,
+    assign_words,
+    build_turns,
+    find_overlaps,
+    mark_overlaps,
+    segments_from_words,
+)
+from qa_scoring.transcribe.audio import (
+    SAMPLE_RATE,
+    Audio,
+    AudioError,
+    channels_identical,
+    is_silent,
+    load_audio,
+)
+from qa_scoring.transcribe.channels import CHANNEL_LABELS, apply_mask, channel_masks, keep_dominant_words
+from qa_scoring.transcribe.roles import apply_roles, decide_roles, split_names
+from qa_scoring.transcribe.segments import SpeechSegment
+from qa_scoring.transcript import Transcript
+
+BLEED_MARGIN_DB = 12.0
+
+
+@dataclass
+class Layout:
+    """How the speakers sit in the file: one per channel, or all in one signal."""
+
+    by_channel: bool
+    signal: np.ndarray | None  # the single signal to use when not by channel
+    note: str
+
+
+def detect_layout(audio: Audio) -> Layout:
+    """Stereo is diarised by channel only when both channels are live and carry different signals."""
+    if len(audio.channels) == 1:
+        return Layout(False, audio.channels[0], "mono recording")
+    left, right = audio.channels
+    if channels_identical(left, right):
+        return Layout(False, audio.mono, "stereo file with the same signal on both channels")
+    silent = [is_silent(ch) for ch in audio.channels]
+    if silent[0] or silent[1]:
+        live = right if silent[0] else left
+        return Layout(False, live, f"stereo file with a silent {'left' if silent[0] else 'right'} channel")
+    return Layout(True, None, "one party per channel")
+
+
+class SpeechPipeline:
+    def __init__(self, settings: Settings, recogniser: Recogniser) -> None:
+        self.settings = settings
+        self.recogniser = recogniser
+        self._diariser: Any = None
+
+    @classmethod
+    def load(cls, settings: Settings | None = None) -> SpeechPipeline:
+        settings = settings or get_settings()
+        return cls(settings, Recogniser.load(settings))
+
+    @property
+    def diariser(self) -> Any:
+        if self._diariser is None:
+            from qa_scoring.transcribe.diarise import Diariser
+
+            self._diariser = Diariser.load(self.settings)
+        return self._diariser
+
+    def transcribe_file(self, path: str | Path, call_id: str | None = None) -> Transcript:
+        """Transcribe one recording. Raises :class:`AudioError` (file + reason) for unusable input."""
+        path = Path(path)
+        audio = load_audio(
+            path,
+            max_duration=self.settings.max_duration_s,
+            max_bytes=int(self.settings.max_file_mb * 1e6),
+        )
+        layout = detect_layout(audio)
+        if layout.by_channel:
+            labelled, segments, diarisation = self._by_channel(audio)
+        else:
+            assert layout.signal is not None
+            labelled, segments, diarisation = self._single_signal(layout.signal)
+        diarisation["layout"] = layout.note
+        if not labelled:
+            raise AudioError(path, "no speech recognised")
+        turns = build_turns(labelled)
+        overlaps = find_overlaps(segments)
+        mark_overlaps(turns, overlaps)
+        decision = decide_roles(
+            turns,
+            CHANNEL_LABELS if layout.by_channel else None,
+            self.settings.channel_roles,
+            split_names(self.settings.organisation_names),
+        )
+        apply_roles(turns, decision)
+        return Transcript(
+            call_id=call_id or path.stem,
+            turns=turns,
+            duration=round(audio.duration, 3),
+            sample_rate=audio.source_rate,
+            channels=audio.source_channels,
+            source=str(path),
+            language=self.settings.language or None,
+            diarisation=diarisation,
+            roles=decision.as_dict(),
+            models=self._models(diarisation),
+            overlaps=overlaps,
+        )
+
+    def _by_channel(self, audio: Audio) -> tuple[list[LabelledWord], list[SpeechSegment], dict[str, Any]]:
+        levels, masks = channel_masks(audio.channels, BLEED_MARGIN_DB)
+        labelled: list[LabelledWord] = []
+        dropped = 0
+        for c, label in enumerate(CHANNEL_LABELS):
+            result = self.recogniser(apply_mask(audio.channels[c], masks[c]))
+            kept = keep_dominant_words(result.words, c, levels, BLEED_MARGIN_DB)
+            dropped += len(result.words) - len(kept)
+            labelled.extend((w, label) for w in kept)
+        labelled.sort(key=lambda lw: lw[0].start)
+        diarisation = {
+            "method": "channel",
+            "speakers": list(CHANNEL_LABELS),
+            "bleed_margin_db": BLEED_MARGIN_DB,
+            "bleed_words_dropped": dropped,
+        }
+        return labelled, segments_from_words(labelled), diarisation
+
+    def _single_signal(
+        self, signal: np.ndarray
+    ) -> tuple[list[LabelledWord], list[SpeechSegment], dict[str, Any]]:
+        result = self.recogniser(signal)
+        if not result.words:
+            return [], [], {"method": "single"}
+        if self.settings.num_speakers == 1:
+            labelled = [(w, "SPEAKER_00") for w in result.words]
+            return labelled, segments_from_words(labelled), {"method": "single", "speakers": ["SPEAKER_00"]}
+        segments = list(self.diariser(signal, SAMPLE_RATE, num_speakers=self.settings.num_speakers or None))
+        labelled = assign_words(result.words, segments)
+        speakers = sorted({s for _, s in labelled})
+        diarisation = {
+            "method": "pyannote",
+            "num_speakers": self.settings.num_speakers,
+            "speakers": speakers,
+        }
+        return labelled, segments, diarisation
+
+    def _models(self, diarisation: dict[str, Any]) -> dict[str, Any]:
+        import faster_whisper
+
+        models: dict[str, Any] = {
+            "asr": {
+                "name": self.recogniser.name,
+                "version": self.recogniser.version,
+                "compute_type": self.settings.asr_compute_type,
+                "beam_size": self.settings.asr_beam_size,
+            },
+            "software": {"qa-scoring": __version__, "faster-whisper": faster_whisper.__version__},
+        }
+        if diarisation.get("method") == "pyannote":
+            models["diarisation"] = {"name": self.diariser.name, "version": self.diariser.version}
+        elif diarisation.get("method") == "channel":
+            models["diarisation"] = {"name": "channel-energy", "version": __version__}
+        return models
