@@ -15,6 +15,7 @@ from qa_scoring import __version__
 
 # name -> (module under qa_scoring.commands, click command object's name, one-line help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
+    "transcribe": ("transcribe", "transcribe", "Transcribe and diarise recorded calls into transcript JSON."),
     "train": ("train", "train", "Train the behaviour classifiers from labelled calls."),
     "eval": ("eval", "eval_command", "Measure behaviour detection against labelled calls."),
     "score": ("score", "score", "Pre-score transcripts against the rubrics, with evidence."),

@@ -87,3 +87,22 @@ def redis_url() -> str:
     except Exception as exc:  # noqa: BLE001
         _unavailable(f"Redis at {REDIS_URL}", exc)
     return REDIS_URL
+
+
+# --------------------------------------------------------------------------- speech: models loaded once
+
+
+@pytest.fixture(scope="session")
+def speech_settings():
+    """Default settings with the ASR on all cores; the model comes from the model store."""
+    from qa_scoring.config import load_settings
+
+    return load_settings(environ={})
+
+
+@pytest.fixture(scope="session")
+def speech_pipeline(speech_settings):
+    """One SpeechPipeline (whisper loaded once, diariser on first mono call) for the whole session."""
+    from qa_scoring.transcribe.pipeline import SpeechPipeline
+
+    return SpeechPipeline.load(speech_settings)
