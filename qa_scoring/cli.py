@@ -15,12 +15,17 @@ from qa_scoring import __version__
 
 # name -> (module under qa_scoring.commands, click command object's name, one-line help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
+    "score": ("score", "score", "Pre-score transcripts against the rubrics, with evidence."),
+    "rubrics": ("rubrics", "rubrics", "List and validate rubric files."),
     "transcribe": ("transcribe", "transcribe", "Transcribe and diarise recorded calls into transcript JSON."),
     "train": ("train", "train", "Train the behaviour classifiers from labelled calls."),
     "eval": ("eval", "eval_command", "Measure behaviour detection against labelled calls."),
-    "score": ("score", "score", "Pre-score transcripts against the rubrics, with evidence."),
-    "rubrics": ("rubrics", "rubrics", "List and validate rubric files."),
+    "models": ("models", "models", "Install and list the offline speech and text models."),
     "db": ("db", "db", "Create or upgrade the database schema."),
+    "ingest": ("ingest", "ingest", "Register recordings and their metadata in the store."),
+    "batch": ("batch", "batch", "Transcribe, redact, score and store every pending call, with a report."),
+    "worker": ("worker", "worker", "Run a Celery worker for batches spread over many machines."),
+    "export": ("export", "export", "Export scorecards per call, agent and criterion as CSV or JSON."),
 }
 
 

@@ -1,0 +1,293 @@
+"""A batch run: pick the calls, recover from a dead run, execute on an engine, report.
+
+Engines only decide *where* :func:`qa_scoring.batch.process.process_call` runs: in this process
+(one worker), a local spawn-context process pool, or Celery workers on other machines. Progress
+and retries are driven from the jobs table in the store, so both engines behave the same.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import socket
+import sys
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from qa_scoring import review_selection
+from qa_scoring.batch import report as reporting
+from qa_scoring.batch.process import Outcome, process_call
+from qa_scoring.batch.worker_models import init_worker
+from qa_scoring.config import Settings
+from qa_scoring.ingest import ingest_paths
+from qa_scoring.store.db import open_store
+from qa_scoring.store.models import BatchRun, Call, Job, utcnow
+
+
+@dataclass
+class BatchOptions:
+    paths: Sequence[str] = ()
+    workers: int = 1
+    rubrics: list[str] = field(default_factory=list)
+    engine: str = "local"  # local | celery
+    rescore: bool = False  # also re-process calls already scored (adds a transcript version)
+    retry_failed: bool = False  # give failed calls another run
+    manifest: str | None = None
+    pattern: str | None = None
+    progress: bool = True
+
+
+@dataclass
+class BatchResult:
+    run_id: int | None
+    report: dict[str, Any]
+    interrupted: bool = False
+
+
+def pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def recover(session: Session) -> list[str]:
+    """Close runs whose driver died on this host and free their ``running`` jobs for a re-run.
+
+    An interrupted attempt is not the call's fault, so it is not counted against max_attempts.
+    """
+    notes = []
+    host = socket.gethostname()
+    for run in session.scalars(select(BatchRun).where(BatchRun.status == "running")):
+        if run.host == host and not pid_alive(run.pid):
+            run.status = "interrupted"
+            run.finished_at = run.finished_at or utcnow()
+            notes.append(f"batch run {run.id} (pid {run.pid}) died; resuming its unfinished calls")
+    dead_runs = select(BatchRun.id).where(BatchRun.status != "running")
+    stuck = session.scalars(
+        select(Job).where(Job.state == "running", Job.batch_run_id.in_(dead_runs))
+    ).all()
+    for job in stuck:
+        job.state = "pending"
+        job.attempts = max(0, job.attempts - 1)
+        job.last_error = "interrupted: the batch stopped while this call was running"
+        job.worker = None
+    live = select(Job.call_id).where(Job.state == "running")
+    session.execute(
+        update(Call)
+        .where(Call.status == "processing", Call.id.not_in(live))
+        .values(status="pending")
+        .execution_options(synchronize_session=False)
+    )
+    if stuck:
+        notes.append(f"{len(stuck)} call(s) left running by a dead run reset to pending")
+    return notes
+
+
+def select_calls(session: Session, call_ids: list[int] | None, options: BatchOptions) -> list[int]:
+    states = ["pending", "processing"]
+    if options.retry_failed:
+        states.append("failed")
+    if options.rescore:
+        states.append("scored")
+    query = select(Call.id).where(Call.status.in_(states)).order_by(Call.id)
+    if call_ids is not None:
+        query = query.where(Call.id.in_(call_ids))
+    return list(session.scalars(query))
+
+
+def run_batch(
+    settings: Settings, options: BatchOptions, echo: Callable[[str], None] = print
+) -> BatchResult:
+    factory = open_store(settings)
+    ingest_summary = None
+    with factory.begin() as session:
+        for note in recover(session):
+            echo(note)
+        call_ids = None
+        if options.paths:
+            report = ingest_paths(
+                session,
+                options.paths,
+                manifest=options.manifest,
+                pattern=options.pattern,
+                max_file_mb=settings.max_file_mb,
+            )
+            for line in report.lines():
+                echo(line)
+            ingest_summary = report.to_dict()
+            call_ids = report.call_ids
+        selected = select_calls(session, call_ids, options)
+        run = BatchRun(
+            engine=options.engine,
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            options={
+                "workers": options.workers,
+                "rubrics": options.rubrics,
+                "paths": list(options.paths),
+                "rescore": options.rescore,
+                "retry_failed": options.retry_failed,
+            },
+        )
+        session.add(run)
+        session.flush()
+        session.add_all(Job(batch_run_id=run.id, call_id=cid) for cid in selected)
+        for call in session.scalars(select(Call).where(Call.id.in_(selected))):
+            call.status = "pending"
+        run_id = run.id
+    echo(f"batch run {run_id}: {len(selected)} call(s) to process on {options.engine} engine")
+    started = time.perf_counter()
+    interrupted = False
+    try:
+        if selected:
+            if options.engine == "celery":
+                from qa_scoring.batch.celery_engine import run_celery
+
+                run_celery(factory, settings, run_id, selected, options)
+            else:
+                run_local(factory, settings, run_id, selected, options)
+    except KeyboardInterrupt:
+        interrupted = True
+        echo("interrupted: finished calls are stored; run the same command again to resume")
+    wall = time.perf_counter() - started
+    with factory.begin() as session:
+        if not interrupted:
+            flagged = review_selection.top_up_agents(session, selected, settings)
+            if flagged:
+                echo(f"review: {len(flagged)} agent(s) had no call flagged; one random call each added")
+        run = session.get(BatchRun, run_id)
+        assert run is not None
+        report_data = reporting.build_report(session, run_id, wall, ingest_summary)
+        run.report = report_data
+        run.finished_at = utcnow()
+        run.status = "interrupted" if interrupted else "finished"
+        if interrupted:
+            recover(session)
+    return BatchResult(run_id, report_data, interrupted)
+
+
+def _progress(total: int, options: BatchOptions) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(
+        total=total,
+        unit="call",
+        file=sys.stderr,
+        disable=not options.progress,
+        dynamic_ncols=True,
+        smoothing=0.1,
+        desc="scoring",
+    )
+
+
+def run_local(
+    factory: sessionmaker[Session],
+    settings: Settings,
+    run_id: int,
+    call_ids: list[int],
+    options: BatchOptions,
+) -> None:
+    workers = max(1, min(options.workers, len(call_ids)))
+    bar = _progress(len(call_ids), options)
+    failed = 0
+
+    def settle(outcome: Outcome) -> bool:
+        """Count a finished call; True when it should be tried again."""
+        nonlocal failed
+        if outcome.state == "retry":
+            return True
+        failed += outcome.state == "failed"
+        bar.update(1)
+        bar.set_postfix(failed=failed)
+        return False
+
+    try:
+        if workers == 1:
+            init_worker(settings, threads=0, load=True)
+            queue = list(call_ids)
+            while queue:
+                call_id = queue.pop(0)
+                if settle(process_call(call_id, run_id, options.rubrics or None)):
+                    queue.append(call_id)
+            return
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        remaining = list(call_ids)
+        while remaining:
+            remaining = _pool_round(
+                settings, run_id, remaining, workers, threads, options, settle, factory
+            )
+    finally:
+        bar.close()
+
+
+def _pool_round(
+    settings: Settings,
+    run_id: int,
+    call_ids: list[int],
+    workers: int,
+    threads: int,
+    options: BatchOptions,
+    settle: Callable[[Outcome], bool],
+    factory: sessionmaker[Session],
+) -> list[int]:
+    """Run ``call_ids`` on a fresh pool; returns calls still to do if a worker process died."""
+    context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(
+        workers, mp_context=context, initializer=init_worker, initargs=(settings, threads)
+    )
+    futures: dict[Future[Outcome], int] = {}
+    rubrics = options.rubrics or None
+    try:
+        for call_id in call_ids:
+            futures[pool.submit(process_call, call_id, run_id, rubrics)] = call_id
+        while futures:
+            finished, _ = wait(futures, return_when=FIRST_COMPLETED)
+            for future in finished:
+                call_id = futures.pop(future)
+                if settle(future.result()):
+                    futures[pool.submit(process_call, call_id, run_id, rubrics)] = call_id
+    except BrokenProcessPool:
+        # A worker was killed (out of memory, or by hand): free its jobs and go on with a new pool.
+        leftover = sorted(set(futures.values()))
+        pool.shutdown(wait=False, cancel_futures=True)
+        with factory.begin() as session:
+            retry = _orphaned(session, run_id, settings)
+        return sorted(set(leftover) & set(retry))
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    return []
+
+
+def _orphaned(session: Session, run_id: int, settings: Settings) -> list[int]:
+    """Jobs of this run left ``running`` by dead workers: retried, or failed once out of attempts."""
+    out = []
+    for job in session.scalars(
+        select(Job).where(Job.batch_run_id == run_id, Job.state.in_(["running", "pending"]))
+    ):
+        if job.state == "running":
+            job.last_error = f"worker process {job.worker} died while processing this call"
+            job.worker = None
+            if job.attempts >= settings.max_attempts:
+                job.state = "failed"
+                call = session.get(Call, job.call_id)
+                if call is not None:
+                    call.status, call.last_error = "failed", job.last_error
+                continue
+            job.state = "pending"
+        out.append(job.call_id)
+    return out

@@ -1,0 +1,76 @@
+"""The models a worker process holds: loaded once per process, then reused for every call.
+
+Loading Whisper, pyannote and the rubric models takes seconds to tens of seconds; doing it per
+call would dominate a night's batch. The local pool calls :func:`init_worker` as its process
+initializer and the Celery worker calls it on ``worker_process_init``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from typing import Any
+
+from qa_scoring.config import Settings, get_settings
+
+
+@dataclass
+class WorkerModels:
+    pipeline: Any  # qa_scoring.transcribe.pipeline.SpeechPipeline
+    scorer: Any  # qa_scoring.rubric.scorer.Scorer
+
+
+_settings: Settings | None = None
+_models: WorkerModels | None = None
+
+
+def configure_threads(threads: int) -> None:
+    """Pin the numeric libraries to ``threads`` so N workers on N cores do not oversubscribe.
+
+    Set before torch/ctranslate2 are imported (they read the variables at import time) and
+    again through torch's API in case something imported it already.
+    """
+    if threads <= 0:
+        return
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "CT2_NUM_THREADS"):
+        os.environ[name] = str(threads)
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def init_worker(settings: Settings | None = None, threads: int = 0, load: bool = True) -> None:
+    """Remember the settings for this process and load the models (the pool's initializer)."""
+    global _settings, _models
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    settings = settings or get_settings()
+    if threads > 0:
+        settings = replace(settings, asr_threads=threads)
+        configure_threads(threads)
+    _settings = settings
+    _models = None
+    from qa_scoring.store.db import dispose_engines
+
+    dispose_engines()  # never share a parent's pooled connections
+    if load:
+        models()
+
+
+def worker_settings() -> Settings:
+    return _settings or get_settings()
+
+
+def models() -> WorkerModels:
+    """This process's models, loaded on first use."""
+    global _models
+    if _models is None:
+        from qa_scoring.rubric.scorer import Scorer
+        from qa_scoring.transcribe.pipeline import SpeechPipeline
+
+        settings = worker_settings()
+        rubric_ids = [r.strip() for r in settings.batch_rubrics.split(",") if r.strip()] or None
+        _models = WorkerModels(
+            pipeline=SpeechPipeline.load(settings), scorer=Scorer.load(settings, rubric_ids=rubric_ids)
+        )
+    return _models
