@@ -134,6 +134,7 @@ def test_written_sort_code_and_lettered_account_number() -> None:
             "twenty first of the sixth two thousand and two",
         ),
         ("14/08/1969", "14/08/1969"),
+        ("the second of may, nineteen ninety, and one fern street", "the second of may, nineteen ninety"),
     ],
 )
 def test_date_of_birth_after_the_question(answer: str, date: str) -> None:

@@ -57,7 +57,8 @@ _CUES: dict[str, re.Pattern[str]] = {
     ),
     "DOB": re.compile(r"date of birth|\bd\.? ?o\.? ?b\b|\bbirthday\b|\bborn\b|\bbirth date\b", re.I),
     "PHONE": re.compile(
-        r"\b(?:phone|mobile|landline|cell)\b|contact number|(?:call|ring|text|reach) (?:me|you) (?:on|at)",
+        r"(?:phone|mobile|cell|contact|landline|telephone|home) number|\bmobile(?:'s| is)|\blandline\b"
+        r"|(?:call|ring|text|reach) (?:me|you) (?:on|at)|\bnumber to (?:call|reach|ring)",
         re.I,
     ),
     "CARD": re.compile(r"\bcard\b|\bvisa\b|mastercard|\bamex\b|long number", re.I),
@@ -95,16 +96,24 @@ def find_entities(texts: list[str]) -> list[list[Entity]]:
         for m in _WRITTEN_SORT_CODE.finditer(text):
             claim(Entity("SORT_CODE", i, m.start(), m.end()))
 
-    # Then answers to questions.
+    # Then answers to questions. First an answer that follows its own cue in one turn ("Expiry oh
+    # six twenty-eight, security code four one seven"); only a cue left unanswered in its own turn
+    # looks at the next turns, and a later turn that already holds that kind answers it.
+    unanswered: list[tuple[int, str]] = []
     for i, text in enumerate(texts):
         for kind in ("CARD", *_CUED_ORDER):
             for m in _CUES[kind].finditer(text):
-                for j in range(i, min(len(texts), i + CUE_WINDOW + 1)):
-                    after = m.end() if j == i else 0
-                    hit = _answer(kind, j, texts[j], runs[j], after, found[j])
-                    if hit is not None:
-                        claim(hit)
-                        break
+                hit = _answer(kind, i, text, runs[i], m.end(), found[i])
+                if hit is None or not claim(hit):
+                    unanswered.append((i, kind))
+    for i, kind in unanswered:
+        for j in range(i + 1, min(len(texts), i + CUE_WINDOW + 1)):
+            if any(e.kind == kind for e in found[j]):
+                break
+            hit = _answer(kind, j, texts[j], runs[j], 0, found[j])
+            if hit is not None:
+                claim(hit)
+                break
     for turn in found:
         turn.sort(key=lambda e: e.start)
     return found
@@ -521,7 +530,8 @@ def _year(toks: list[tuple[str, int, int]], j: int) -> int:
             k += 1
             taken += 1
             continue
-        if word == "and" and taken and k + 1 < len(toks) and toks[k + 1][0] in UNITS | TEENS | TENS:
+        # "two thousand and six", never "nineteen ninety, and one Fern Street"
+        if word == "and" and toks[k - 1][0] in ("thousand", "hundred") and k + 1 < len(toks):
             k += 1
             continue
         break
