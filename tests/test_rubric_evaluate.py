@@ -1,0 +1,158 @@
+"""Scoring semantics: pass/partial/fail/na, weights, auto-fail, applicability, confidence, review."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa_scoring.config import Settings
+from qa_scoring.rubric.evaluate import evaluate
+from qa_scoring.rubric.metrics import CallMetrics
+from qa_scoring.rubric.review import review_priority
+from qa_scoring.rubric.rubric import parse_rubric
+from qa_scoring.scored_call import BehaviourResult, Evidence
+
+RUBRIC = parse_rubric(
+    """\
+id: t
+name: T
+sections:
+  - id: s
+    name: S
+    criteria:
+      - id: sorry
+        name: Apologised
+        all: [apology]
+        partial: {any: [empathy]}
+        weight: 2
+      - id: polite
+        name: Polite
+        absent: [unprofessional]
+      - id: quiet
+        name: No dead air
+        metric: longest_silence
+        max: 10
+        partial: {max: 30}
+      - id: card
+        name: No card read back
+        metric: agent_card_numbers
+        max: 0
+        auto_fail: true
+      - id: held
+        name: Hold etiquette
+        all: [hold_etiquette]
+        applies_when: {metric: hold_count, min: 1}
+      - id: calm
+        name: Empathy on complaints
+        any: [empathy, active_listening]
+        applies_when: {behaviour: complaint}
+""",
+    "t.yaml",
+)
+COMPLAINT_ONLY = parse_rubric(
+    "name: C\napplies_when: {behaviour: complaint}\nsections:\n  - id: s\n    name: S\n    criteria:\n"
+    "      - {id: a, name: A, all: [apology]}\n",
+    "c.yaml",
+)
+
+
+def behaviours(*present: str, confidence: float = 0.9) -> dict[str, BehaviourResult]:
+    ids = ["apology", "empathy", "unprofessional", "hold_etiquette", "complaint", "active_listening"]
+    return {
+        b: BehaviourResult(
+            b in present, confidence, [Evidence(3, "agent", f"{b} quote")] if b in present else []
+        )
+        for b in ids
+    }
+
+
+def metrics(**values: float | None) -> CallMetrics:
+    base = {"longest_silence": 5.0, "agent_card_numbers": 0, "hold_count": 0}
+    return CallMetrics(
+        {**base, **values}, {"longest_silence": [Evidence(7, "customer", "[12 s]", 50.0, 62.0)]}
+    )
+
+
+def results(card) -> dict[str, str]:
+    return {c.id: c.result for c in card.criteria}
+
+
+def test_all_pass_scores_100_and_na_criteria_leave_the_score() -> None:
+    card = evaluate(RUBRIC, behaviours("apology"), metrics())
+    assert results(card) == {
+        "sorry": "pass",
+        "polite": "pass",
+        "quiet": "pass",
+        "card": "pass",
+        "held": "na",
+        "calm": "na",
+    }
+    assert card.score == 100.0 and card.applicable and not card.auto_failed
+    assert card.criteria[0].evidence[0].quote == "apology quote"
+
+
+def test_weighted_partial_and_fail() -> None:
+    card = evaluate(RUBRIC, behaviours("empathy", "unprofessional"), metrics(longest_silence=20.0))
+    assert results(card)["sorry"] == "partial" and results(card)["polite"] == "fail"
+    assert results(card)["quiet"] == "partial"
+    # weights: sorry 2 x 0.5, polite 1 x 0, quiet 1 x 0.5, card 1 x 1  -> 2.5 / 5
+    assert card.score == 50.0
+    polite = card.criteria[1]
+    assert polite.evidence[0].quote == "unprofessional quote" and "unprofessional present" in polite.reason
+    quiet = card.criteria[2]
+    assert quiet.evidence[0].start == 50.0 and "longest_silence 20 s" in quiet.reason
+
+
+def test_metric_fail_beyond_partial_band() -> None:
+    card = evaluate(RUBRIC, behaviours("apology"), metrics(longest_silence=31.0))
+    assert results(card)["quiet"] == "fail" and card.score == pytest.approx(100 * 4 / 5)
+
+
+def test_auto_fail_zeroes_the_score() -> None:
+    card = evaluate(RUBRIC, behaviours("apology"), metrics(agent_card_numbers=1))
+    assert results(card)["card"] == "fail" and card.auto_failed and card.score == 0.0
+    assert card.criteria[3].auto_fail
+
+
+def test_applicability_by_metric_and_behaviour() -> None:
+    card = evaluate(RUBRIC, behaviours("complaint", "active_listening"), metrics(hold_count=2))
+    assert results(card)["held"] == "fail" and results(card)["calm"] == "pass"
+    assert "does not apply" in evaluate(RUBRIC, behaviours(), metrics()).criteria[4].reason
+
+
+def test_unmeasured_metric_is_not_applicable() -> None:
+    card = evaluate(RUBRIC, behaviours("apology"), metrics(longest_silence=None))
+    assert results(card)["quiet"] == "na" and "not available" in card.criteria[2].reason
+    assert card.score == 100.0
+
+
+def test_rubric_level_applicability() -> None:
+    card = evaluate(COMPLAINT_ONLY, behaviours("apology"), metrics())
+    assert not card.applicable and card.score is None and results(card) == {"a": "na"}
+    assert evaluate(COMPLAINT_ONLY, behaviours("apology", "complaint"), metrics()).score == 100.0
+
+
+def test_confidence_comes_from_behaviours() -> None:
+    card = evaluate(RUBRIC, behaviours("apology", confidence=0.55), metrics())
+    assert card.criteria[0].confidence == 0.55 and card.criteria[2].confidence == 1.0  # metric only
+    assert 0.55 < card.confidence < 1.0
+
+
+def test_review_priority_reasons() -> None:
+    settings = Settings(review_low_score=60.0, review_low_confidence=0.6)
+    good = {"t": evaluate(RUBRIC, behaviours("apology"), metrics())}
+    assert review_priority(good, behaviours("apology"), settings).needs_review is False
+
+    failed = {"t": evaluate(RUBRIC, behaviours("apology"), metrics(agent_card_numbers=1))}
+    review = review_priority(failed, behaviours("apology"), settings)
+    assert review.priority == 1.0 and review.reasons[0] == "auto-fail: T: No card read back"
+
+    low = {"t": evaluate(RUBRIC, behaviours("unprofessional"), metrics(longest_silence=40.0))}
+    complaint = review_priority(low, behaviours("unprofessional", "complaint"), settings)
+    assert complaint.reasons[0].startswith("low score: T") and complaint.reasons[-1] == "complaint call"
+    only_low = review_priority(low, behaviours("unprofessional"), settings)
+    assert complaint.priority > only_low.priority > 0.5
+
+    unsure = {"t": evaluate(RUBRIC, behaviours("apology", confidence=0.3), metrics())}
+    assert review_priority(unsure, behaviours("apology"), settings).reasons == [
+        "low confidence: T 0.58"
+    ]  # (2x0.3 + 0.3 + 1 + 1) / 5
