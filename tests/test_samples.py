@@ -163,23 +163,26 @@ class TestSampleCall:
             assert _rms_db(_span(mix, t["start"], t["end"], rate)) > floor + 20
         assert floor < -40, f"the gaps between turns are not quiet ({floor:.0f} dBFS)"
 
-    def test_each_party_is_on_its_own_channel(self, path: Path):
-        doc = _truth(path)
-        if doc["layout"] != "stereo":
-            pytest.skip("mono call: no channel to check")
-        audio, rate = _decode(CALLS / doc["audio"])
-        roles = doc["channel_roles"]
-        for t in doc["turns"]:
-            own = audio[roles.index(t["speaker"])]
-            other = audio[1 - roles.index(t["speaker"])]
-            others_turns = [o for o in doc["turns"] if o["speaker"] != t["speaker"]]
-            quiet = ~_covered(others_turns, audio.shape[1] / rate, rate, EDGE)[: len(other)]
-            span = slice(int(t["start"] * rate), int(t["end"] * rate))
-            other_part = other[span][quiet[span]]
-            own_db = _rms_db(own[span])
-            assert own_db > -30, f"{t['speaker']} channel is silent for the turn at {t['start']}"
-            if len(other_part) > FRAME:
-                assert own_db - _rms_db(other_part) > 25, f"turn at {t['start']} is on the wrong channel"
+
+STEREO_FILES = [p for p in TRUTH_FILES if _truth(p)["layout"] == "stereo"]
+
+
+@pytest.mark.parametrize("path", STEREO_FILES, ids=lambda p: p.name.removesuffix(".truth.json"))
+def test_each_party_is_on_its_own_channel(path: Path):
+    doc = _truth(path)
+    audio, rate = _decode(CALLS / doc["audio"])
+    roles = doc["channel_roles"]
+    for t in doc["turns"]:
+        own = audio[roles.index(t["speaker"])]
+        other = audio[1 - roles.index(t["speaker"])]
+        others_turns = [o for o in doc["turns"] if o["speaker"] != t["speaker"]]
+        quiet = ~_covered(others_turns, audio.shape[1] / rate, rate, EDGE)[: len(other)]
+        span = slice(int(t["start"] * rate), int(t["end"] * rate))
+        other_part = other[span][quiet[span]]
+        own_db = _rms_db(own[span])
+        assert own_db > -30, f"{t['speaker']} channel is silent for the turn at {t['start']}"
+        if len(other_part) > FRAME:
+            assert own_db - _rms_db(other_part) > 25, f"turn at {t['start']} is on the wrong channel"
 
 
 def test_script_with_a_bad_layout_names_the_file(tmp_path: Path):
