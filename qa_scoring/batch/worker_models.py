@@ -22,6 +22,17 @@ class WorkerModels:
 
 _settings: Settings | None = None
 _models: WorkerModels | None = None
+_models_key: tuple[object, ...] | None = None
+
+# Settings that change what the loaded models are; anything else can change without a reload.
+MODEL_FIELDS = (
+    "models_dir", "asr_model", "asr_compute_type", "asr_beam_size", "asr_threads", "language", "num_speakers",
+    "channel_roles", "organisation_names", "rubrics_dir", "batch_rubrics", "max_duration_s", "max_file_mb",
+)  # fmt: skip
+
+
+def _key(settings: Settings) -> tuple[object, ...]:
+    return tuple(getattr(settings, name) for name in MODEL_FIELDS)
 
 
 def configure_threads(threads: int) -> None:
@@ -49,7 +60,8 @@ def init_worker(settings: Settings | None = None, threads: int = 0, load: bool =
         settings = replace(settings, asr_threads=threads)
         configure_threads(threads)
     _settings = settings
-    _models = None
+    if _models is not None and _models_key != _key(settings):
+        _models = None  # same process, different model settings (tests, or a re-configured worker)
     from qa_scoring.store.db import dispose_engines
 
     dispose_engines()  # never share a parent's pooled connections
@@ -63,7 +75,7 @@ def worker_settings() -> Settings:
 
 def models() -> WorkerModels:
     """This process's models, loaded on first use."""
-    global _models
+    global _models, _models_key
     if _models is None:
         from qa_scoring.rubric.scorer import Scorer
         from qa_scoring.transcribe.pipeline import SpeechPipeline
@@ -73,4 +85,5 @@ def models() -> WorkerModels:
         _models = WorkerModels(
             pipeline=SpeechPipeline.load(settings), scorer=Scorer.load(settings, rubric_ids=rubric_ids)
         )
+        _models_key = _key(settings)
     return _models
