@@ -30,6 +30,7 @@ def run_celery(
         app.send_task(TASK_NAME, args=[call_id, run_id, rubrics])
         sent[call_id] = 0
     bar = _progress(len(call_ids), options)
+    deadline = time.monotonic() + options.wait_timeout if options.wait_timeout else None
     try:
         while True:
             with factory() as session:
@@ -46,6 +47,11 @@ def run_celery(
             bar.set_postfix(failed=failed)
             if finished == len(call_ids):
                 return
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"batch run {run_id}: {len(call_ids) - finished} call(s) not finished after "
+                    f"{options.wait_timeout:g} s; are workers running ('qa-scoring worker') on this broker?"
+                )
             time.sleep(poll_seconds)
     finally:
         bar.close()

@@ -42,6 +42,7 @@ class BatchOptions:
     manifest: str | None = None
     pattern: str | None = None
     progress: bool = True
+    wait_timeout: float | None = None  # celery engine: give up waiting after this many seconds
 
 
 @dataclass

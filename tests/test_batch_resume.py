@@ -1,0 +1,77 @@
+"""A batch killed with SIGKILL mid-run resumes with every call scored exactly once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from batch_helpers import batch_settings, env_for, short_calls
+
+CLI = [sys.executable, "-c", "from qa_scoring.cli import main; main()"]
+
+
+def _count(db: Path, sql: str) -> int:
+    with sqlite3.connect(db, timeout=30) as conn:
+        try:
+            return conn.execute(sql).fetchone()[0]
+        except sqlite3.OperationalError:  # schema not created yet
+            return 0
+
+
+def test_sigkill_then_rerun_scores_every_call_exactly_once(tmp_path: Path) -> None:
+    db = tmp_path / "store.sqlite3"
+    settings = batch_settings(tmp_path, f"sqlite:///{db}", max_duration_s=30.0)
+    calls = short_calls(tmp_path / "in", 4, seconds=8.0)
+    command = [*CLI, "batch", str(tmp_path / "in"), "--workers", "1", "--no-progress"]
+    env = env_for(settings)
+
+    first = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 240
+    while _count(db, "SELECT count(*) FROM jobs WHERE state = 'done'") < 1:
+        assert first.poll() is None, (
+            f"batch ended before it could be killed:\n{first.stdout.read().decode()}"
+        )
+        assert time.monotonic() < deadline, "no call stored within 240 s"
+        time.sleep(0.1)
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait()
+    done_before = _count(db, "SELECT count(*) FROM jobs WHERE state = 'done'")
+    assert done_before < len(calls), "the kill came too late to test resuming"
+    assert (
+        _count(db, "SELECT count(*) FROM batch_runs WHERE status = 'running'") == 1
+    )  # died without cleanup
+
+    second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "died; resuming" in second.stderr
+
+    assert _count(db, "SELECT count(*) FROM calls WHERE status = 'scored'") == len(calls)
+    assert _count(db, "SELECT count(*) FROM calls") == len(calls)
+    # Exactly once: one transcript per call, one done job per call over both runs, no duplicate cards.
+    assert _count(db, "SELECT count(*) FROM transcripts") == len(calls)
+    assert _count(db, "SELECT count(*) FROM transcripts WHERE version <> 1") == 0
+    assert _count(db, "SELECT count(*) FROM jobs WHERE state = 'done'") == len(calls)
+    assert _count(db, "SELECT count(DISTINCT call_id) FROM jobs WHERE state = 'done'") == len(calls)
+    assert (
+        _count(
+            db,
+            "SELECT count(*) FROM (SELECT call_id, rubric_id FROM scorecards "
+            "GROUP BY call_id, rubric_id HAVING count(*) > 1)",
+        )
+        == 0
+    )
+    assert (
+        _count(
+            db,
+            "SELECT count(*) FROM jobs WHERE state IN ('running', 'pending') "
+            "AND batch_run_id = (SELECT max(id) FROM batch_runs)",
+        )
+        == 0
+    )
+    assert _count(db, "SELECT count(*) FROM batch_runs WHERE status = 'interrupted'") == 1
+    assert f"{len(calls) - done_before} of {len(calls) - done_before} calls scored" in second.stdout
