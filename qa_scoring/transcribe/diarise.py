@@ -1,0 +1,101 @@
+"""Who spoke when on a mono recording: the installed pyannote pipeline, loaded once, fed audio in memory.
+
+Stereo calls are split by channel elsewhere; this is for the mono case (one mixed line). The pipeline comes
+from ``qa-scoring models install`` (folder ``pyannote-diarisation``: segmentation-3.0 + CAM++ embeddings +
+agglomerative clustering) and is loaded from local files only; see ``pyannote_env`` for how pyannote is kept
+offline, silent and clear of the CUDA-only native libraries.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qa_scoring.config import Settings, get_settings
+from qa_scoring.model_store import model_path
+from qa_scoring.transcribe.segments import SpeechSegment
+
+MODEL_NAME = "pyannote-diarisation"
+
+
+class DiarisationError(ValueError):
+    """Audio the diariser cannot use (wrong shape, empty, not finite); the message says what is wrong."""
+
+
+class Diariser:
+    """A loaded pyannote diarisation pipeline. ``Diariser.load()`` once, then call it per recording."""
+
+    name = MODEL_NAME
+
+    def __init__(self, pipeline: Any, path: Path, default_num_speakers: int | None) -> None:
+        self._pipeline = pipeline
+        self.path = path
+        self.default_num_speakers = default_num_speakers
+        self._lock = threading.Lock()  # one torch pipeline object: calls from threads take turns
+        import pyannote.audio
+
+        # Recorded in each transcript's models block, so a figure can be traced to the exact set-up.
+        self.version = (
+            f"pyannote.audio {pyannote.audio.__version__}; segmentation-3.0 + CAM++ (3D-Speaker); "
+            f"{pipeline.klustering} threshold {getattr(pipeline.clustering, 'threshold', '?')}"
+        )
+
+    @classmethod
+    def load(cls, settings: Settings | None = None) -> Diariser:
+        """Load the installed pipeline (a few seconds: torch, pyannote and two small networks)."""
+        settings = settings or get_settings()
+        folder = model_path(MODEL_NAME, settings)
+        from qa_scoring.transcribe.pyannote_env import import_pyannote
+
+        pyannote_audio = import_pyannote()
+        pipeline = pyannote_audio.Pipeline.from_pretrained(folder)
+        if pipeline is None:
+            raise RuntimeError(f"{folder}: pyannote could not build a pipeline from this folder")
+        return cls(pipeline, Path(folder), settings.num_speakers or None)
+
+    def __call__(
+        self,
+        waveform: np.ndarray,
+        sample_rate: int,
+        num_speakers: int | None = None,
+        min_speakers: int | None = None,
+        max_speakers: int | None = None,
+    ) -> list[SpeechSegment]:
+        """Speaker segments of a mono float waveform, sorted by start; overlapping speech keeps both speakers.
+
+        ``num_speakers`` defaults to the ``num_speakers`` setting (2: agent and customer) unless the caller
+        gives a range with ``min_speakers``/``max_speakers``. Labels are ``SPEAKER_00``, ``SPEAKER_01``...
+        """
+        import torch
+
+        audio = np.asarray(waveform)
+        if audio.ndim == 2 and 1 in audio.shape:
+            audio = audio.reshape(-1)
+        if audio.ndim != 1:
+            raise DiarisationError(f"expected a mono waveform (1-D array), got shape {audio.shape}")
+        if audio.size == 0:
+            raise DiarisationError("empty waveform")
+        if sample_rate <= 0:
+            raise DiarisationError(f"invalid sample rate {sample_rate}")
+        audio = audio.astype(np.float32, copy=False)
+        if not np.isfinite(audio).all():
+            raise DiarisationError("waveform contains NaN or infinite samples")
+        if num_speakers is None and min_speakers is None and max_speakers is None:
+            num_speakers = self.default_num_speakers
+        file = {
+            "waveform": torch.from_numpy(np.ascontiguousarray(audio))[None],
+            "sample_rate": int(sample_rate),
+        }
+        with self._lock, torch.inference_mode():
+            output = self._pipeline(
+                file, num_speakers=num_speakers, min_speakers=min_speakers, max_speakers=max_speakers
+            )
+        annotation = getattr(output, "speaker_diarization", output)
+        segments = [
+            SpeechSegment(start=float(turn.start), end=float(turn.end), speaker=str(label))
+            for turn, _, label in annotation.itertracks(yield_label=True)
+        ]
+        return sorted(segments, key=lambda s: (s.start, s.end, s.speaker))
