@@ -75,3 +75,38 @@ def test_sigkill_then_rerun_scores_every_call_exactly_once(tmp_path: Path) -> No
     )
     assert _count(db, "SELECT count(*) FROM batch_runs WHERE status = 'interrupted'") == 1
     assert f"{len(calls) - done_before} of {len(calls) - done_before} calls scored" in second.stdout
+
+
+def test_ctrl_c_on_a_process_pool_stops_cleanly_and_resumes(tmp_path: Path) -> None:
+    """Ctrl-C reaches the whole process group (driver and pool workers), as in a terminal."""
+    from qa_scoring.batch.runner import BatchOptions, run_batch
+
+    db = tmp_path / "store.sqlite3"
+    settings = batch_settings(tmp_path, f"sqlite:///{db}", max_duration_s=30.0)
+    calls = short_calls(tmp_path / "in", 4, seconds=8.0)
+    command = [*CLI, "batch", str(tmp_path / "in"), "--workers", "2", "--no-progress"]
+    first = subprocess.Popen(
+        command,
+        env=env_for(settings),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 240
+    while _count(db, "SELECT count(*) FROM jobs WHERE state = 'done'") < 1:
+        assert first.poll() is None, f"batch ended before Ctrl-C:\n{first.stdout.read().decode()}"
+        assert time.monotonic() < deadline, "no call stored within 240 s"
+        time.sleep(0.1)
+    os.killpg(first.pid, signal.SIGINT)
+    output = first.communicate(timeout=60)[0].decode()
+    assert first.returncode == 130, output
+    assert "interrupted" in output
+    done_before = _count(db, "SELECT count(*) FROM jobs WHERE state = 'done'")
+    assert _count(db, "SELECT count(*) FROM batch_runs WHERE status = 'interrupted'") == 1
+    assert _count(db, "SELECT count(*) FROM jobs WHERE state = 'running'") == 0
+    assert _count(db, "SELECT count(*) FROM calls WHERE status = 'processing'") == 0
+
+    result = run_batch(settings, BatchOptions(workers=1, progress=False))
+    assert result.report["scored"] == len(calls) - done_before
+    assert _count(db, "SELECT count(*) FROM calls WHERE status = 'scored'") == len(calls)
+    assert _count(db, "SELECT count(*) FROM transcripts") == len(calls)
