@@ -43,6 +43,11 @@ class Diariser:
             f"{pipeline.klustering} threshold {getattr(pipeline.clustering, 'threshold', '?')}"
         )
 
+    @property
+    def pipeline(self) -> Any:
+        """The underlying pyannote pipeline (for benchmarks and tuning)."""
+        return self._pipeline
+
     @classmethod
     def load(cls, settings: Settings | None = None) -> Diariser:
         """Load the installed pipeline (a few seconds: torch, pyannote and two small networks)."""

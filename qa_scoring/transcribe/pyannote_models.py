@@ -43,6 +43,7 @@ class CAMPPlusEmbedding(Model):
         super().__init__(sample_rate=sample_rate, num_channels=num_channels, task=task)
         self.save_hyperparameters("sample_rate", "num_channels", "num_mel_bins", "embedding_size")
         self.campplus = CAMPPlus(feat_dim=num_mel_bins, embedding_size=embedding_size)
+        self.share_frames = True  # see forward(); False only to measure the saving
 
     @classmethod
     def from_weights(cls, path: str | Path) -> CAMPPlusEmbedding:
@@ -83,7 +84,7 @@ class CAMPPlusEmbedding(Model):
         keep = [0]
         inverse = [0]
         for i in range(1, waveforms.shape[0]):
-            if not torch.equal(waveforms[i], waveforms[keep[-1]]):
+            if not self.share_frames or not torch.equal(waveforms[i], waveforms[keep[-1]]):
                 keep.append(i)
             inverse.append(len(keep) - 1)
         frames = self.campplus.frames(self._fbank(waveforms[keep]))
