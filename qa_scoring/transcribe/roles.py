@@ -33,8 +33,9 @@ def _cue(name: str, regex: str, weight: float) -> Cue:
 
 
 _DETAIL = (
+    r"((\w+ )?(number|reference|details)|"
     r"(full )?(name|account|reference|postcode|post code|zip code|date of birth|address|phone|number|"
-    r"email|card|policy|order|customer|membership|security|password|pin|first line)"
+    r"email|card|policy|order|customer|membership|security|password|pin|first line))"
 )
 
 AGENT_CUES: tuple[Cue, ...] = (
@@ -46,6 +47,13 @@ AGENT_CUES: tuple[Cue, ...] = (
     ),
     _cue("offers help", r"\bhow (can|may|could|might) (i|we) (help|assist)\b", 3.0),
     _cue("offers help", r"\bwhat can i (do|help) (for|with)\b", 2.0),
+    _cue("offers help", r"\b(can|may|could) i help you\b", 2.5),
+    _cue(
+        "asks the reason",
+        r"\bwhat (are you|is it you're|were you) (calling|ringing|phoning) (about|for)\b",
+        2.5,
+    ),
+    _cue("names self", r"^(\w+ ){0,6}\w+ speaking\b", 1.5),
     _cue("welcome", r"\b(you('ve| have) (reached|come through to|got through to)|welcome to)\b", 3.0),
     _cue("calling from", r"\b(calling|ringing|phoning) (you )?from\b", 2.0),
     _cue(
@@ -86,6 +94,7 @@ AGENT_CUES: tuple[Cue, ...] = (
         1.5,
     ),
     _cue("anything else", r"\b(is there )?anything else (i|that i|we) (can|could)\b", 3.0),
+    _cue("anything else", r"\banything else$", 1.5),
     _cue(
         "apology", r"\b(sorry (to hear|for the inconvenience|about the (wait|delay))|i apologi[sz]e)\b", 1.0
     ),
@@ -132,6 +141,7 @@ CUSTOMER_CUES: tuple[Cue, ...] = (
     ),
     _cue("blames", r"\byou (charged|took|told|promised|said you|overcharged|cut) me\b", 1.5),
     _cue("has been waiting", r"\bi('ve| have) been (waiting|charged|trying|on hold|overcharged)\b", 1.5),
+    _cue("called before", r"\bi('ve| have) (already )?(rung|called|phoned|emailed|written)\b", 1.5),
     _cue("asks why", r"\bwhy (was|have|has|did|is|am|were) (i|my|it|this|you)\b", 1.0),
 )
 
