@@ -26,6 +26,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "batch": ("batch", "batch", "Transcribe, redact, score and store every pending call, with a report."),
     "worker": ("worker", "worker", "Run a Celery worker for batches spread over many machines."),
     "export": ("export", "export", "Export scorecards per call, agent and criterion as CSV or JSON."),
+    "serve": ("serve", "serve", "Serve the review UI."),
+    "users": ("users", "users", "Create and list UI users."),
 }
 
 

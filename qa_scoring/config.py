@@ -67,7 +67,9 @@ class Settings:
     hold_min_silence: float = 45.0
 
     # Web
-    secret_key: str = ""
+    secret_key: str = ""  # empty: a random key kept in data_dir/.secret_key
+    # Send the session cookie over HTTPS only; turn on when the UI is served behind TLS.
+    session_cookie_secure: bool = False
 
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -1,0 +1,348 @@
+"""The call page, audio serving with Range, and the review API: decisions, audit, locking, disputes."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+from webhelp import csrf_token, login, post_json
+
+from qa_scoring.store.models import AuditEntry, Call, CriterionResult, Review, Scorecard
+
+
+def _first_criterion(app, call_id: int, result: str | None = None) -> CriterionResult:
+    from web.db import get_db
+
+    with app.app_context():
+        stmt = select(CriterionResult).join(Scorecard).where(Scorecard.call_id == call_id)
+        if result:
+            stmt = stmt.where(CriterionResult.result == result)
+        crit = get_db().scalars(stmt.order_by(Scorecard.rubric_id, CriterionResult.position)).first()
+        assert crit is not None
+        crit.rubric_id = crit.scorecard.rubric_id  # type: ignore[attr-defined]
+        return crit
+
+
+def test_call_page_shows_audio_transcript_lanes_metrics_and_evidence(client, web_seed):
+    login(client, "qa")
+    html = client.get(f"/calls/{web_seed.timed_call}").get_data(as_text=True)
+    assert f'src="/calls/{web_seed.timed_call}/audio"' in html
+    assert html.count('class="turn agent') + html.count('class="turn customer') >= 10
+    assert 'id="lanes"' in html and 'class="turn-agent"' in html
+    assert "Handling time" in html and "Talk/listen ratio" in html
+    assert re.search(r'class="ev link" data-turn="\d+" data-s="[\d.]+"', html), "evidence must carry its time"
+    assert 'name="csrf-token"' in html and "/static/call.js" in html
+    assert (
+        "http://" not in html.replace("http://localhost", "") and "https://" not in html
+    )  # no external assets
+
+
+def test_untimed_call_page_renders_without_lanes(client, web_seed):
+    login(client, "qa")
+    resp = client.get(f"/calls/{web_seed.dev_calls[0]}")
+    assert resp.status_code == 200
+    html = resp.get_data(as_text=True)
+    assert 'id="lanes"' not in html and "No audio file" in html
+
+
+def test_audio_supports_range_requests(client, web_seed):
+    login(client, "qa")
+    full = client.get(f"/calls/{web_seed.timed_call}/audio")
+    assert full.status_code == 200 and full.headers["Accept-Ranges"] == "bytes"
+    assert full.data == web_seed.audio.read_bytes()
+    part = client.get(f"/calls/{web_seed.timed_call}/audio", headers={"Range": "bytes=1000-1999"})
+    assert part.status_code == 206
+    assert part.headers["Content-Range"].startswith("bytes 1000-1999/")
+    assert part.data == web_seed.audio.read_bytes()[1000:2000]
+
+
+def test_accept_and_override_are_saved_and_audited(client, app, web_seed):
+    token = login(client, "qa")
+    url = f"/calls/{web_seed.timed_call}/decisions"
+    passing = _first_criterion(app, web_seed.timed_call, "pass")
+    resp = post_json(
+        client,
+        url,
+        token,
+        {
+            "review_id": 0,
+            "version": 0,
+            "rubric_id": passing.rubric_id,
+            "criterion_id": passing.criterion_id,
+            "decision": "accept",
+        },
+    )
+    assert resp.status_code == 200, resp.json
+    body = resp.json
+    assert body["decision"]["result"] == "pass" and body["version"] >= 1
+    # An override without a reason is refused, and nothing changes.
+    bad = post_json(
+        client,
+        url,
+        token,
+        {
+            "review_id": body["review_id"],
+            "version": body["version"],
+            "rubric_id": passing.rubric_id,
+            "criterion_id": passing.criterion_id,
+            "decision": "override",
+            "result": "fail",
+        },
+    )
+    assert bad.status_code == 400 and "reason" in bad.json["error"]
+    over = post_json(
+        client,
+        url,
+        token,
+        {
+            "review_id": body["review_id"],
+            "version": body["version"],
+            "rubric_id": passing.rubric_id,
+            "criterion_id": passing.criterion_id,
+            "decision": "override",
+            "result": "fail",
+            "reason": "no greeting heard",
+        },
+    )
+    assert over.status_code == 200, over.json
+    assert over.json["version"] > body["version"]
+    from web.db import get_db
+
+    with app.app_context():
+        db = get_db()
+        entries = list(
+            db.scalars(
+                select(AuditEntry).where(AuditEntry.entity == "criterion_decisions").order_by(AuditEntry.id)
+            )
+        )
+        assert [e.action for e in entries] == ["accept", "override"]
+        last = entries[-1]
+        assert last.actor == "qa" and last.reason == "no greeting heard"
+        assert last.old_value["result"] == "pass" and last.new_value["result"] == "fail"
+        review = db.get(Review, over.json["review_id"])
+        card = db.scalar(
+            select(Scorecard).where(
+                Scorecard.call_id == web_seed.timed_call, Scorecard.rubric_id == passing.rubric_id
+            )
+        )
+        assert review.final_scores[passing.rubric_id] < (card.score or 0) or card.auto_failed
+
+
+def test_stale_version_gets_409_and_keeps_the_first_decision(client, app, web_seed):
+    token = login(client, "qa")
+    url = f"/calls/{web_seed.timed_call}/decisions"
+    crit = _first_criterion(app, web_seed.timed_call)
+    first = post_json(
+        client,
+        url,
+        token,
+        {
+            "review_id": 0,
+            "version": 0,
+            "rubric_id": crit.rubric_id,
+            "criterion_id": crit.criterion_id,
+            "decision": "accept",
+        },
+    ).json
+    # A second officer who loaded the page before the first decision (no review yet) is refused...
+    other = app.test_client()
+    token2 = login(other, "qa2")
+    resp = post_json(
+        other,
+        url,
+        token2,
+        {
+            "review_id": 0,
+            "version": 0,
+            "rubric_id": crit.rubric_id,
+            "criterion_id": crit.criterion_id,
+            "decision": "override",
+            "result": "na",
+            "reason": "x",
+        },
+    )
+    assert resp.status_code == 409 and "qa started a review" in resp.json["error"]
+    # ... and so is one holding an old version of the same review.
+    ok = post_json(
+        other,
+        url,
+        token2,
+        {
+            "review_id": first["review_id"],
+            "version": first["version"],
+            "rubric_id": crit.rubric_id,
+            "criterion_id": crit.criterion_id,
+            "decision": "accept",
+        },
+    )
+    assert ok.status_code == 200
+    stale = post_json(
+        client,
+        url,
+        token,
+        {
+            "review_id": first["review_id"],
+            "version": first["version"],
+            "rubric_id": crit.rubric_id,
+            "criterion_id": crit.criterion_id,
+            "decision": "override",
+            "result": "na",
+            "reason": "mine",
+        },
+    )
+    assert stale.status_code == 409 and stale.json["conflict"] is True
+    assert "changed by someone else" in stale.json["error"]
+
+
+def test_submit_needs_every_criterion_then_leaves_the_queue(client, app, web_seed):
+    token = login(client, "qa")
+    cid = web_seed.dev_calls[0]
+    crit = _first_criterion(app, cid)
+    first = post_json(
+        client,
+        f"/calls/{cid}/decisions",
+        token,
+        {
+            "review_id": 0,
+            "version": 0,
+            "rubric_id": crit.rubric_id,
+            "criterion_id": crit.criterion_id,
+            "decision": "override",
+            "result": "pass" if crit.result != "pass" else "fail",
+            "reason": "heard differently",
+        },
+    ).json
+    early = post_json(
+        client, f"/calls/{cid}/submit", token, {"review_id": first["review_id"], "version": first["version"]}
+    )
+    assert early.status_code == 400 and "still need a decision" in early.json["error"]
+    rest = post_json(
+        client,
+        f"/calls/{cid}/accept-remaining",
+        token,
+        {"review_id": first["review_id"], "version": first["version"]},
+    ).json
+    assert rest["accepted"] > 5
+    done = post_json(
+        client, f"/calls/{cid}/submit", token, {"review_id": rest["review_id"], "version": rest["version"]}
+    )
+    assert done.status_code == 200 and done.json["status"] == "submitted"
+    queue = client.get("/queue/").get_data(as_text=True)
+    assert f'/calls/{cid}"' not in queue
+    reviewed = client.get("/queue/?status=reviewed").get_data(as_text=True)
+    assert f'/calls/{cid}"' in reviewed
+
+
+def test_dispute_returns_call_to_queue_and_is_resolved(client, app, web_seed):
+    cid = web_seed.dev_calls[1]
+    token = login(client, "qa")
+    rest = post_json(client, f"/calls/{cid}/accept-remaining", token, {"review_id": 0, "version": 0}).json
+    assert (
+        post_json(
+            client,
+            f"/calls/{cid}/submit",
+            token,
+            {"review_id": rest["review_id"], "version": rest["version"]},
+        ).status_code
+        == 200
+    )
+    assert f'/calls/{cid}"' not in client.get("/queue/").get_data(as_text=True)
+    crit = _first_criterion(app, cid)
+    agent = app.test_client()
+    login(agent, "agent2")
+    page = agent.get(f"/calls/{cid}").get_data(as_text=True)
+    assert "Dispute a criterion" in page
+    token_a = csrf_token(agent, f"/calls/{cid}")
+    resp = agent.post(
+        f"/calls/{cid}/disputes",
+        data={
+            "criterion": f"{crit.rubric_id}/{crit.criterion_id}",
+            "reason": "I did greet the customer",
+            "csrf_token": token_a,
+        },
+    )
+    assert resp.status_code == 302
+    queue = client.get("/queue/").get_data(as_text=True)
+    assert f'/calls/{cid}"' in queue and "dispute" in queue
+    from qa_scoring.store.models import Dispute
+    from web.db import get_db
+
+    with app.app_context():
+        dispute = get_db().scalar(select(Dispute).where(Dispute.call_id == cid))
+        version = dispute.version_id
+    token = csrf_token(client, f"/calls/{cid}")
+    client.post(
+        f"/calls/disputes/{dispute.id}/resolve",
+        data={"status": "rejected", "resolution": "not on the call", "version": version, "csrf_token": token},
+    )
+    with app.app_context():
+        assert get_db().get(Call, cid).needs_review is False
+    assert f'/calls/{cid}"' not in client.get("/queue/").get_data(as_text=True)
+
+
+def test_agents_and_leaders_cannot_decide(client, app, web_seed):
+    token = login(client, "leader")
+    crit = _first_criterion(app, web_seed.timed_call)
+    resp = post_json(
+        client,
+        f"/calls/{web_seed.timed_call}/decisions",
+        token,
+        {
+            "review_id": 0,
+            "version": 0,
+            "rubric_id": crit.rubric_id,
+            "criterion_id": crit.criterion_id,
+            "decision": "accept",
+        },
+    )
+    assert resp.status_code == 403
+
+
+def test_json_post_without_csrf_is_refused(client, app, web_seed):
+    login(client, "qa")
+    crit = _first_criterion(app, web_seed.timed_call)
+    resp = client.post(
+        f"/calls/{web_seed.timed_call}/decisions",
+        json={
+            "review_id": 0,
+            "version": 0,
+            "rubric_id": crit.rubric_id,
+            "criterion_id": crit.criterion_id,
+            "decision": "accept",
+        },
+    )
+    assert resp.status_code == 400 and "CSRF" in resp.json["error"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_optimistic_lock_on_each_backend(backend, request):
+    """Two sessions load the same review; the second writer's flush fails instead of overwriting."""
+    from sqlalchemy.orm.exc import StaleDataError
+
+    from qa_scoring.store.db import session_factory
+    from qa_scoring.store.models import Agent, User
+
+    url = request.getfixturevalue("sqlite_url" if backend == "sqlite" else "postgres_url")
+    factory = session_factory(url)
+    with factory() as s:
+        user = User(username="u", role="qa_officer", password_hash="x")
+        call = Call(audio_path="", content_sha256="0" * 64, size_bytes=0, agent=Agent(external_id="a"))
+        s.add_all([user, call])
+        s.flush()
+        s.add(Review(call_id=call.id, reviewer_id=user.id))
+        s.commit()
+    a, b = factory(), factory()
+    try:
+        ra, rb = a.scalar(select(Review)), b.scalar(select(Review))
+        ra.comment = "first"
+        a.commit()
+        rb.comment = "second"
+        with pytest.raises(StaleDataError):
+            b.commit()
+        b.rollback()
+        with factory() as s:
+            assert s.scalar(select(Review)).comment == "first"
+    finally:
+        a.close()
+        b.close()

@@ -1,0 +1,194 @@
+"""Administration: users and roles, and rubrics (validated before they are saved)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from qa_scoring.store.audit import audit
+from qa_scoring.store.models import ROLES, Agent, Team, User
+from web.auth import ROLE_LABELS, create_user, current_user, hash_password, roles
+from web.db import get_db
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+RUBRIC_ID = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}$")
+
+
+@bp.route("/users")
+@roles("admin")
+def users() -> Any:
+    db = get_db()
+    return render_template(
+        "admin/users.html",
+        users=list(db.scalars(select(User).order_by(User.username))),
+        roles=ROLES,
+        role_labels=ROLE_LABELS,
+        agents=list(db.scalars(select(Agent).order_by(Agent.name))),
+        teams=list(db.scalars(select(Team).order_by(Team.name))),
+    )
+
+
+def _opt_int(name: str) -> int | None:
+    value = request.form.get(name) or ""
+    return int(value) if value.isdigit() else None
+
+
+@bp.route("/users", methods=["POST"])
+@roles("admin")
+def create() -> Any:
+    db = get_db()
+    username = (request.form.get("username") or "").strip()
+    if db.scalar(select(User).where(User.username == username)) is not None:
+        flash(f"User {username!r} already exists.", "error")
+        return redirect(url_for("admin.users"))
+    try:
+        user = create_user(
+            db,
+            username,
+            request.form.get("password") or "",
+            request.form.get("role") or "",
+            display_name=(request.form.get("display_name") or "").strip(),
+            agent_id=_opt_int("agent_id"),
+            team_id=_opt_int("team_id"),
+        )
+    except ValueError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("admin.users"))
+    db.flush()
+    audit(
+        db,
+        entity="users",
+        entity_id=user.id,
+        action="create",
+        user=current_user(),
+        new={
+            "username": user.username,
+            "role": user.role,
+            "agent_id": user.agent_id,
+            "team_id": user.team_id,
+        },
+    )
+    db.commit()
+    flash(f"User {user.username} created.")
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/users/<int:user_id>", methods=["POST"])
+@roles("admin")
+def update(user_id: int) -> Any:
+    db = get_db()
+    user = db.get(User, user_id)
+    if user is None:
+        abort(404)
+    old = {"role": user.role, "active": user.active, "agent_id": user.agent_id, "team_id": user.team_id}
+    role = request.form.get("role") or user.role
+    if role not in ROLES:
+        abort(400, f"unknown role {role!r}")
+    active = request.form.get("active") == "on"
+    if user.id == current_user().id and (not active or role != "admin"):
+        flash("You cannot demote or deactivate yourself.", "error")
+        return redirect(url_for("admin.users"))
+    user.role, user.active = role, active
+    user.agent_id, user.team_id = _opt_int("agent_id"), _opt_int("team_id")
+    if password := request.form.get("password"):
+        if len(password) < 8:
+            flash("password must have at least 8 characters", "error")
+            return redirect(url_for("admin.users"))
+        user.password_hash = hash_password(password)
+    audit(
+        db,
+        entity="users",
+        entity_id=user.id,
+        action="update",
+        user=current_user(),
+        old=old,
+        new={
+            "role": user.role,
+            "active": user.active,
+            "agent_id": user.agent_id,
+            "team_id": user.team_id,
+            "password_changed": bool(password),
+        },
+    )
+    db.commit()
+    flash(f"User {user.username} saved.")
+    return redirect(url_for("admin.users"))
+
+
+def _rubrics_dir() -> Path:
+    return Path(current_app.config["QA_SETTINGS"].rubrics_dir)
+
+
+@bp.route("/rubrics")
+@roles("admin")
+def rubrics() -> Any:
+    from qa_scoring.rubric.rubric import RubricError, load_rubric, rubric_files
+
+    rows = []
+    for path in rubric_files(_rubrics_dir()):
+        try:
+            r = load_rubric(path)
+            rows.append(
+                {
+                    "file": path.name,
+                    "id": r.id,
+                    "name": r.name,
+                    "version": r.version,
+                    "criteria": len(r.criteria),
+                    "errors": [],
+                }
+            )
+        except RubricError as exc:
+            rows.append(
+                {"file": path.name, "id": "", "name": "", "version": "", "criteria": 0, "errors": exc.errors}
+            )
+    return render_template("admin/rubrics.html", rows=rows, directory=_rubrics_dir())
+
+
+@bp.route("/rubrics/<name>")
+@roles("admin")
+def rubric_source(name: str) -> Any:
+    path = _rubrics_dir() / name
+    if "/" in name or not path.is_file() or path.suffix not in (".yaml", ".yml"):
+        abort(404)
+    return render_template(
+        "admin/rubric_edit.html", name=name, text=path.read_text(encoding="utf-8"), errors=[]
+    )
+
+
+@bp.route("/rubrics", methods=["POST"])
+@roles("admin")
+def save_rubric() -> Any:
+    """Validate pasted rubric YAML with the engine's own validator; save only when it is clean."""
+    from qa_scoring.rubric.rubric import RubricError, parse_rubric
+
+    name = (request.form.get("name") or "").strip().removesuffix(".yaml")
+    text = request.form.get("text") or ""
+    if not RUBRIC_ID.match(name):
+        flash("File name: lower-case letters, digits, - and _ only.", "error")
+        return render_template("admin/rubric_edit.html", name=name, text=text, errors=[]), 400
+    path = _rubrics_dir() / f"{name}.yaml"
+    try:
+        parse_rubric(text, str(path))
+    except RubricError as exc:
+        return render_template("admin/rubric_edit.html", name=name, text=text, errors=exc.errors), 400
+    old = path.read_text(encoding="utf-8") if path.is_file() else None
+    path.write_text(text, encoding="utf-8")
+    db = get_db()
+    audit(
+        db,
+        entity="rubrics",
+        entity_id=path.name,
+        action="update" if old is not None else "create",
+        user=current_user(),
+        old={"text": old} if old is not None else None,
+        new={"text": text},
+    )
+    db.commit()
+    flash(f"Rubric {path.name} saved; new batch runs score with it.")
+    return redirect(url_for("admin.rubrics"))

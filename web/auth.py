@@ -1,0 +1,158 @@
+"""Login, logout and the role checks every view declares.
+
+Every view carries a ``roles`` decorator; :func:`init_auth` refuses any request to a view that
+has none, so a new route cannot be reachable without someone deciding who may use it.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from qa_scoring.store.models import ROLES, User, utcnow
+from web.db import get_db
+
+bp = Blueprint("auth", __name__)
+
+STAFF = ("qa_officer", "team_leader", "admin")
+ROLE_LABELS = {"qa_officer": "QA officer", "team_leader": "Team leader", "agent": "Agent", "admin": "Admin"}
+PUBLIC = "public"
+
+
+def roles(*allowed: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Let only users with one of ``allowed`` roles in (``roles(PUBLIC)``: anyone, logged in or not)."""
+    unknown = set(allowed) - set(ROLES) - {PUBLIC}
+    if unknown:
+        raise ValueError(f"unknown roles {sorted(unknown)}")
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if PUBLIC not in allowed:
+                user = g.get("user")
+                if user is None:
+                    if request.is_json or request.method != "GET":
+                        abort(401)
+                    return redirect(url_for("auth.login", next=request.full_path))
+                if user.role not in allowed:
+                    abort(403)
+            return view(*args, **kwargs)
+
+        wrapped.allowed_roles = allowed  # type: ignore[attr-defined]
+        return wrapped
+
+    return decorate
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password)
+
+
+def create_user(db: Any, username: str, password: str, role: str, **fields: Any) -> User:
+    """Add a user with a hashed password; refuses unknown roles and empty or short passwords."""
+    if role not in ROLES:
+        raise ValueError(f"role {role!r} is not one of {', '.join(ROLES)}")
+    if not username.strip():
+        raise ValueError("username is empty")
+    if len(password) < 8:
+        raise ValueError("password must have at least 8 characters")
+    user = User(username=username.strip(), password_hash=hash_password(password), role=role, **fields)
+    db.add(user)
+    return user
+
+
+def init_auth(app: Flask) -> None:
+    @app.before_request
+    def _load_user() -> Any:
+        g.user = None
+        user_id = session.get("user_id")
+        if user_id is not None:
+            user = get_db().get(User, user_id)
+            if user is not None and user.active:
+                g.user = user
+            else:
+                session.clear()
+        view = app.view_functions.get(request.endpoint or "")
+        if view is not None and request.endpoint != "static" and not hasattr(view, "allowed_roles"):
+            abort(403)  # a view without a declared role check is closed, not open
+        return None
+
+
+def _safe_next(target: str | None) -> str | None:
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/"):
+        return None
+    return target
+
+
+def home_for(user: User) -> str:
+    if user.role == "admin":
+        return url_for("queue.index")
+    if user.role == "agent":
+        return url_for("queue.index", status="all")
+    return url_for("queue.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@roles(PUBLIC)
+def login() -> Any:
+    error = None
+    if request.method == "POST":
+        username = request.form.get("username", "").strip()
+        password = request.form.get("password", "")
+        db = get_db()
+        user = db.query(User).filter_by(username=username).one_or_none()
+        if user is None or not user.active or not check_password_hash(user.password_hash, password):
+            error = "Unknown user or wrong password."
+        else:
+            session.clear()
+            session["user_id"] = user.id
+            user.last_login_at = utcnow()
+            db.commit()
+            return redirect(_safe_next(request.args.get("next")) or home_for(user))
+    return render_template("auth/login.html", error=error), (401 if error else 200)
+
+
+@bp.route("/logout", methods=["POST"])
+@roles(*ROLES)
+def logout() -> Any:
+    session.clear()
+    flash("Signed out.")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/")
+@roles(PUBLIC)
+def root() -> Any:
+    user = g.get("user")
+    return redirect(home_for(user) if user else url_for("auth.login"))
+
+
+def current_user() -> User:
+    user = g.get("user")
+    if user is None:  # only reachable from a view that forgot @roles, which init_auth refuses
+        abort(401)
+    return user
+
+
+def require_config(key: str) -> Any:
+    return current_app.config[key]

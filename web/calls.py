@@ -1,0 +1,327 @@
+"""The call page (audio beside the transcript, lanes, metrics, scorecard) and the review API.
+
+Decisions are saved one at a time by ``fetch`` as the officer makes them (JSON in, JSON out), so a
+closed tab or a crash loses nothing; each carries the review version for optimistic locking.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, send_file, url_for
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from qa_scoring.store.models import CRITERION_RESULTS, Call, Clip, Dispute
+from web import review as rv
+from web.access import check_call
+from web.auth import current_user, roles
+from web.db import get_db
+from web.timeline import build_lanes
+
+bp = Blueprint("calls", __name__, url_prefix="/calls")
+
+REVIEWERS = ("qa_officer", "admin")
+EVERYONE = ("qa_officer", "team_leader", "agent", "admin")
+AUDIO_TYPES = {
+    ".wav": "audio/wav",
+    ".ogg": "audio/ogg",
+    ".opus": "audio/ogg",
+    ".mp3": "audio/mpeg",
+    ".flac": "audio/flac",
+    ".m4a": "audio/mp4",
+    ".webm": "audio/webm",
+}
+
+KPI_LABELS = {
+    "duration": ("Handling time", "s"),
+    "agent_talk_time": ("Agent talk", "s"),
+    "customer_talk_time": ("Customer talk", "s"),
+    "talk_to_listen_ratio": ("Talk/listen ratio", ""),
+    "silence_total": ("Silence", "s"),
+    "longest_silence": ("Longest silence", "s"),
+    "hold_time": ("Hold time", "s"),
+    "hold_count": ("Holds", ""),
+    "overtalk_count": ("Overtalk", "×"),
+    "overtalk_time": ("Overtalk time", "s"),
+    "agent_words_per_minute": ("Agent speech rate", "wpm"),
+    "customer_sentiment_change": ("Sentiment change", ""),
+}
+
+
+def audio_file(call: Call) -> Path | None:
+    """The audio the UI plays: the redacted copy when there is one (card numbers blanked)."""
+    for candidate in (call.redacted_audio_path, call.audio_path):
+        if candidate and Path(candidate).is_file():
+            return Path(candidate)
+    return None
+
+
+def _load(call_id: int) -> Call:
+    return check_call(current_user(), get_db().get(Call, call_id))
+
+
+@bp.route("/<int:call_id>")
+@roles(*EVERYONE)
+def show(call_id: int) -> Any:
+    db = get_db()
+    call = _load(call_id)
+    review = rv.active_review(db, call)
+    transcript = review.transcript if review and review.transcript else rv.latest_transcript(db, call)
+    cards = rv.scorecards_for(db, transcript)
+    views = rv.criterion_views(db, review, cards)
+    by_rubric: dict[str, list[rv.CriterionView]] = {}
+    for v in views:
+        by_rubric.setdefault(v.rubric_id, []).append(v)
+    document = transcript.document if transcript else {"turns": []}
+    scoring = (transcript.scoring or {}) if transcript else {}
+    metrics = scoring.get("metrics") or {}
+    disputes = list(db.scalars(select(Dispute).where(Dispute.call_id == call.id).order_by(Dispute.id)))
+    clips = list(db.scalars(select(Clip).where(Clip.call_id == call.id).order_by(Clip.id)))
+    return render_template(
+        "calls/show.html",
+        call=call,
+        review=review,
+        reviews=sorted(call.reviews, key=lambda r: r.id),
+        transcript=transcript,
+        turns=document.get("turns", []),
+        lanes=build_lanes(document, call.duration),
+        metrics=[
+            (KPI_LABELS[k][0], metrics[k], KPI_LABELS[k][1]) for k in KPI_LABELS if metrics.get(k) is not None
+        ],
+        cards=cards,
+        by_rubric=by_rubric,
+        final_scores=rv.final_scores(review, cards) if review else {},
+        disputes=disputes,
+        clips=clips,
+        results=CRITERION_RESULTS,
+        has_audio=audio_file(call) is not None,
+        can_review=current_user().role in REVIEWERS,
+        can_dispute=current_user().role in ("team_leader", "agent") and review is not None,
+        can_clip=current_user().role in ("team_leader", "qa_officer", "admin"),
+    )
+
+
+@bp.route("/<int:call_id>/audio")
+@roles(*EVERYONE)
+def audio(call_id: int) -> Any:
+    call = _load(call_id)
+    path = audio_file(call)
+    if path is None:
+        abort(404)
+    # conditional=True answers Range requests (206), which the audio element needs to seek.
+    return send_file(
+        path,
+        mimetype=AUDIO_TYPES.get(path.suffix.lower(), "application/octet-stream"),
+        conditional=True,
+        max_age=0,
+    )
+
+
+def _json() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        abort(400, "expected a JSON object")
+    return data
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return None if value in (None, "") else int(value)
+    except (TypeError, ValueError):
+        abort(400, f"not a number: {value!r}")
+
+
+def _review_payload(review: Any, **extra: Any) -> dict[str, Any]:
+    return {
+        "ok": True,
+        "review_id": review.id if review else None,
+        "version": review.version_id if review else None,
+        "status": review.status if review else None,
+        "final_scores": review.final_scores if review else {},
+        "decided": len(review.decisions) if review else 0,
+        **extra,
+    }
+
+
+def _apply(call_id: int, action: Any) -> Any:
+    """Run one review change in a transaction; map the rules' refusals to 400 and races to 409."""
+    db = get_db()
+    call = _load(call_id)
+    try:
+        result = action(db, call)
+        db.commit()
+    except rv.StaleReview as exc:
+        db.rollback()
+        return jsonify(ok=False, error=str(exc), conflict=True, version=exc.current_version), 409
+    except StaleDataError:
+        db.rollback()
+        return jsonify(
+            ok=False,
+            conflict=True,
+            error="Another officer saved this review at the same moment; reload to see it.",
+        ), 409
+    except rv.ReviewError as exc:
+        db.rollback()
+        return jsonify(ok=False, error=str(exc)), 400
+    return jsonify(result)
+
+
+@bp.route("/<int:call_id>/decisions", methods=["POST"])
+@roles(*REVIEWERS)
+def decide(call_id: int) -> Any:
+    data = _json()
+
+    def action(db: Any, call: Call) -> dict[str, Any]:
+        review = rv.decide(
+            db,
+            call,
+            current_user(),
+            review_id=_int(data.get("review_id")),
+            version=_int(data.get("version")),
+            rubric_id=str(data.get("rubric_id", "")),
+            criterion_id=str(data.get("criterion_id", "")),
+            decision=str(data.get("decision", "")),
+            result=data.get("result"),
+            reason=str(data.get("reason") or ""),
+        )
+        d = next(
+            x
+            for x in review.decisions
+            if x.rubric_id == data.get("rubric_id") and x.criterion_id == data.get("criterion_id")
+        )
+        return _review_payload(
+            review,
+            decision={
+                "decision": d.decision,
+                "result": d.human_result,
+                "reason": d.reason,
+                "by": d.decided_by.username,
+            },
+        )
+
+    return _apply(call_id, action)
+
+
+@bp.route("/<int:call_id>/accept-remaining", methods=["POST"])
+@roles(*REVIEWERS)
+def accept_remaining(call_id: int) -> Any:
+    data = _json()
+
+    def action(db: Any, call: Call) -> dict[str, Any]:
+        review, count = rv.accept_remaining(
+            db,
+            call,
+            current_user(),
+            review_id=_int(data.get("review_id")),
+            version=_int(data.get("version")),
+            rubric_id=data.get("rubric_id"),
+        )
+        results = (
+            {f"{d.rubric_id}/{d.criterion_id}": d.human_result for d in review.decisions} if review else {}
+        )
+        return _review_payload(review, accepted=count, results=results)
+
+    return _apply(call_id, action)
+
+
+@bp.route("/<int:call_id>/comment", methods=["POST"])
+@roles(*REVIEWERS)
+def comment(call_id: int) -> Any:
+    data = _json()
+    return _apply(
+        call_id,
+        lambda db, call: _review_payload(
+            rv.comment(
+                db,
+                call,
+                current_user(),
+                review_id=_int(data.get("review_id")),
+                version=_int(data.get("version")),
+                text=str(data.get("comment") or ""),
+            )
+        ),
+    )
+
+
+@bp.route("/<int:call_id>/submit", methods=["POST"])
+@roles(*REVIEWERS)
+def submit(call_id: int) -> Any:
+    data = _json()
+    return _apply(
+        call_id,
+        lambda db, call: _review_payload(
+            rv.submit(
+                db,
+                call,
+                current_user(),
+                review_id=_int(data.get("review_id")) or 0,
+                version=_int(data.get("version")) or 0,
+            )
+        ),
+    )
+
+
+@bp.route("/<int:call_id>/reviews/new", methods=["POST"])
+@roles(*REVIEWERS)
+def new_review(call_id: int) -> Any:
+    db = get_db()
+    call = _load(call_id)
+    try:
+        rv.start_new_review(db, call, current_user())
+        db.commit()
+        flash("A new review was started.")
+    except rv.ReviewError as exc:
+        db.rollback()
+        flash(str(exc), "error")
+    return redirect(url_for("calls.show", call_id=call.id))
+
+
+@bp.route("/<int:call_id>/disputes", methods=["POST"])
+@roles("team_leader", "agent")
+def dispute(call_id: int) -> Any:
+    db = get_db()
+    call = _load(call_id)
+    rubric_id, _, criterion_id = request.form.get("criterion", "").partition("/")
+    try:
+        rv.raise_dispute(
+            db,
+            call,
+            current_user(),
+            rubric_id=rubric_id,
+            criterion_id=criterion_id,
+            reason=request.form.get("reason", ""),
+        )
+        db.commit()
+        flash("Dispute raised; the call is back in the review queue.")
+    except rv.ReviewError as exc:
+        db.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("calls.show", call_id=call.id)), 303
+    return redirect(url_for("calls.show", call_id=call.id))
+
+
+@bp.route("/disputes/<int:dispute_id>/resolve", methods=["POST"])
+@roles(*REVIEWERS)
+def resolve(dispute_id: int) -> Any:
+    db = get_db()
+    dispute = db.get(Dispute, dispute_id)
+    if dispute is None:
+        abort(404)
+    check_call(current_user(), dispute.call)
+    try:
+        rv.resolve_dispute(
+            db,
+            dispute,
+            current_user(),
+            status=request.form.get("status", ""),
+            resolution=request.form.get("resolution", ""),
+            version=_int(request.form.get("version")) or 0,
+        )
+        db.commit()
+        flash(f"Dispute {dispute.status}.")
+    except (rv.ReviewError, rv.StaleReview) as exc:
+        db.rollback()
+        flash(str(exc), "error")
+    return redirect(url_for("calls.show", call_id=dispute.call_id))

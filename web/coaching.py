@@ -1,0 +1,203 @@
+"""One-to-one coaching records per agent: GROW fields, linked clips and SMART action items.
+
+Edits carry the record's version, so two team leaders editing the same record get a clear
+message instead of one silently replacing the other's notes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from qa_scoring.store.audit import audit
+from qa_scoring.store.models import ACTION_STATUSES, ActionItem, Agent, Clip, CoachingSession, utcnow
+from web.access import can_see_agent
+from web.auth import current_user, roles
+from web.db import get_db
+from web.queue import scope_agents
+
+bp = Blueprint("coaching", __name__, url_prefix="/coaching")
+
+EDITORS = ("team_leader", "admin")
+VIEWERS = ("team_leader", "qa_officer", "admin", "agent")
+GROW = ("goal", "reality", "options", "will")
+
+
+def _date(value: str | None) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        abort(400, f"not a date (YYYY-MM-DD): {value!r}")
+
+
+def _agent(agent_id: int | None) -> Agent:
+    agent = get_db().get(Agent, agent_id) if agent_id else None
+    if agent is None:
+        abort(404)
+    if not can_see_agent(current_user(), agent.id, agent.team_id):
+        abort(403)
+    return agent
+
+
+def _record(record_id: int) -> CoachingSession:
+    record = get_db().get(CoachingSession, record_id)
+    if record is None:
+        abort(404)
+    _agent(record.agent_id)
+    return record
+
+
+@bp.route("/")
+@roles(*VIEWERS)
+def index() -> Any:
+    db = get_db()
+    agents = scope_agents(db, current_user())
+    agent_id = request.args.get("agent", type=int)
+    ids = [a.id for a in agents if agent_id in (None, a.id)]
+    records = list(
+        db.scalars(
+            select(CoachingSession)
+            .where(CoachingSession.agent_id.in_(ids))
+            .order_by(CoachingSession.session_date.desc(), CoachingSession.id.desc())
+        )
+    )
+    return render_template(
+        "coaching/index.html",
+        records=records,
+        agents=agents,
+        agent_id=agent_id,
+        can_edit=current_user().role in EDITORS,
+    )
+
+
+@bp.route("/new", methods=["POST"])
+@roles(*EDITORS)
+def create() -> Any:
+    db = get_db()
+    agent = _agent(request.form.get("agent_id", type=int))
+    record = CoachingSession(
+        agent_id=agent.id,
+        team_leader_id=current_user().id,
+        session_date=_date(request.form.get("session_date")) or dt.date.today(),
+        **{f: (request.form.get(f) or "").strip() for f in GROW},
+    )
+    db.add(record)
+    db.flush()
+    audit(
+        db,
+        entity="coaching_sessions",
+        entity_id=record.id,
+        action="create",
+        user=current_user(),
+        new={"agent_id": agent.id, **{f: getattr(record, f) for f in GROW}},
+    )
+    db.commit()
+    return redirect(url_for("coaching.show", record_id=record.id))
+
+
+@bp.route("/<int:record_id>")
+@roles(*VIEWERS)
+def show(record_id: int) -> Any:
+    db = get_db()
+    record = _record(record_id)
+    clips = list(db.scalars(select(Clip).where(Clip.agent_id == record.agent_id).order_by(Clip.id.desc())))
+    return render_template(
+        "coaching/show.html",
+        record=record,
+        clips=clips,
+        statuses=ACTION_STATUSES,
+        can_edit=current_user().role in EDITORS,
+        today=dt.date.today(),
+    )
+
+
+@bp.route("/<int:record_id>", methods=["POST"])
+@roles(*EDITORS)
+def update(record_id: int) -> Any:
+    db = get_db()
+    record = _record(record_id)
+    if request.form.get("version", type=int) != record.version_id:
+        flash(
+            "Someone else changed this record since you opened it; your edit was not saved. "
+            "Reload, then make your change again.",
+            "error",
+        )
+        return redirect(url_for("coaching.show", record_id=record.id)), 303
+    old = {f: getattr(record, f) for f in (*GROW, "notes")} | {"clips": sorted(c.id for c in record.clips)}
+    for f in (*GROW, "notes"):
+        setattr(record, f, (request.form.get(f) or "").strip())
+    if date := _date(request.form.get("session_date")):
+        record.session_date = date
+    wanted = {int(x) for x in request.form.getlist("clip_ids") if x.isdigit()}
+    record.clips = list(db.scalars(select(Clip).where(Clip.id.in_(wanted), Clip.agent_id == record.agent_id)))
+    record.updated_at = utcnow()
+    db.flush()
+    audit(
+        db,
+        entity="coaching_sessions",
+        entity_id=record.id,
+        action="update",
+        user=current_user(),
+        old=old,
+        new={f: getattr(record, f) for f in (*GROW, "notes")} | {"clips": sorted(c.id for c in record.clips)},
+    )
+    db.commit()
+    flash("Coaching record saved.")
+    return redirect(url_for("coaching.show", record_id=record.id))
+
+
+@bp.route("/<int:record_id>/actions", methods=["POST"])
+@roles(*EDITORS)
+def add_action(record_id: int) -> Any:
+    db = get_db()
+    record = _record(record_id)
+    text = (request.form.get("text") or "").strip()
+    due = _date(request.form.get("due_date"))
+    if not text or due is None:
+        flash("A SMART action needs what will be done and a due date.", "error")
+        return redirect(url_for("coaching.show", record_id=record.id))
+    item = ActionItem(text=text, due_date=due, status="open")
+    record.action_items.append(item)
+    db.flush()
+    audit(
+        db,
+        entity="action_items",
+        entity_id=item.id,
+        action="create",
+        user=current_user(),
+        new={"text": text, "due_date": due.isoformat(), "coaching_session_id": record.id},
+    )
+    db.commit()
+    return redirect(url_for("coaching.show", record_id=record.id))
+
+
+@bp.route("/actions/<int:item_id>", methods=["POST"])
+@roles(*EDITORS)
+def update_action(item_id: int) -> Any:
+    db = get_db()
+    item = db.get(ActionItem, item_id)
+    if item is None:
+        abort(404)
+    _record(item.coaching_session_id)
+    status = request.form.get("status", "")
+    if status not in ACTION_STATUSES:
+        abort(400, f"status must be one of {', '.join(ACTION_STATUSES)}")
+    old = {"status": item.status}
+    item.status = status
+    item.completed_at = utcnow() if status == "done" else None
+    audit(
+        db,
+        entity="action_items",
+        entity_id=item.id,
+        action="update",
+        user=current_user(),
+        old=old,
+        new={"status": status},
+    )
+    db.commit()
+    return redirect(url_for("coaching.show", record_id=item.coaching_session_id))

@@ -1,0 +1,173 @@
+"""Agent and team dashboards (score trends, KPIs against the team) and calibration."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from qa_scoring.store.models import Agent, Call, Team
+from web import stats
+from web.access import can_see_agent, scope_calls
+from web.auth import current_user, roles
+from web.charts import line_chart, paired_bars
+from web.db import get_db
+from web.queue import scope_agents
+
+bp = Blueprint("dashboards", __name__, url_prefix="/dashboards")
+
+MAX_CALLS = 5000  # dashboards look at the most recent calls; older ones belong in an export
+
+
+def _calls(**where: Any) -> list[Call]:
+    stmt = scope_calls(select(Call), current_user()).where(Call.status == "scored")
+    for key, value in where.items():
+        stmt = stmt.where(getattr(Call, key) == value)
+    return list(get_db().scalars(stmt.order_by(Call.started_at.desc()).limit(MAX_CALLS)))
+
+
+def _trend_charts(facts: list[stats.CallFacts], team: list[stats.CallFacts], rubric: str) -> list[Any]:
+    keys = sorted({k for f in facts for k in f.criteria if k[0] == rubric})
+    names = {k: n for f in facts for k, n in f.criterion_names.items()}
+    charts = []
+    for key in keys:
+        weeks, mine = stats.weekly(facts, lambda f, key=key: stats.pass_value(f.criteria.get(key)))
+        _, theirs = stats.weekly(
+            [f for f in team if f.week in set(weeks)],
+            lambda f, key=key: stats.pass_value(f.criteria.get(key)),
+        )
+        labels = [w.strftime("%d %b") for w in weeks]
+        charts.append(
+            (
+                names.get(key, key[1]),
+                line_chart(
+                    f"{names.get(key, key[1])}: % met per week",
+                    labels,
+                    {"Agent": [mine[w] for w in weeks], "Team average": [theirs.get(w) for w in weeks]},
+                    unit="%",
+                ),
+            )
+        )
+    return charts
+
+
+@bp.route("/")
+@roles("qa_officer", "team_leader", "admin", "agent")
+def index() -> Any:
+    user = current_user()
+    if user.role == "agent":
+        if not user.agent_id:
+            abort(403)
+        return redirect(url_for("dashboards.agent", agent_id=user.agent_id))
+    db = get_db()
+    teams = list(db.scalars(select(Team).order_by(Team.name)))
+    if user.role == "team_leader" and user.team_id is not None:
+        teams = [t for t in teams if t.id == user.team_id]
+    return render_template("dashboards/index.html", teams=teams, agents=scope_agents(db, user))
+
+
+@bp.route("/agent/<int:agent_id>")
+@roles("qa_officer", "team_leader", "admin", "agent")
+def agent(agent_id: int) -> Any:
+    db = get_db()
+    agent = db.get(Agent, agent_id)
+    if agent is None:
+        abort(404)
+    if not can_see_agent(current_user(), agent.id, agent.team_id):
+        abort(403)
+    facts = stats.call_facts(db, _calls(agent_id=agent.id))
+    # The team average is an aggregate, so it covers the whole team even for a viewer (an agent)
+    # who may not open the other agents' calls.
+    team_stmt = select(Call).where(Call.status == "scored")
+    if agent.team_id is not None:
+        team_stmt = team_stmt.where(Call.team_id == agent.team_id)
+    team_calls = list(db.scalars(team_stmt.order_by(Call.started_at.desc()).limit(MAX_CALLS)))
+    team = stats.call_facts(db, team_calls)
+    rubrics = sorted({r for f in facts for r in f.scores})
+    rubric = request.args.get("rubric") or (rubrics[0] if rubrics else "")
+    weeks, _ = stats.weekly(facts, lambda f: 0.0)
+    score_series = {}
+    for r in rubrics:
+        _, values = stats.weekly(facts, lambda f, r=r: f.scores.get(r))
+        score_series[r] = [values[w] for w in weeks]
+    mine, theirs = stats.kpi_means(facts), stats.kpi_means(team)
+    kpi_rows = [(label, mine[k], theirs[k]) for k, label in stats.KPIS.items()]
+    return render_template(
+        "dashboards/agent.html",
+        agent=agent,
+        n_calls=len(facts),
+        rubrics=rubrics,
+        rubric=rubric,
+        score_chart=line_chart(
+            "Score per rubric per week", [w.strftime("%d %b") for w in weeks], score_series
+        )
+        if weeks
+        else None,
+        criterion_charts=_trend_charts(facts, team, rubric),
+        kpi_chart=paired_bars("KPIs against the team", kpi_rows),
+        kpi_rows=kpi_rows,
+    )
+
+
+@bp.route("/team/<int:team_id>")
+@roles("qa_officer", "team_leader", "admin")
+def team(team_id: int) -> Any:
+    db = get_db()
+    team = db.get(Team, team_id)
+    if team is None:
+        abort(404)
+    user = current_user()
+    if user.role == "team_leader" and user.team_id not in (None, team.id):
+        abort(403)
+    facts = stats.call_facts(db, _calls(team_id=team.id))
+    rubrics = sorted({r for f in facts for r in f.scores})
+    weeks, _ = stats.weekly(facts, lambda f: 0.0)
+    series = {}
+    for r in rubrics:
+        _, values = stats.weekly(facts, lambda f, r=r: f.scores.get(r))
+        series[r] = [values[w] for w in weeks]
+    team_kpis = stats.kpi_means(facts)
+    rows = []
+    for agent in sorted(team.agents, key=lambda a: a.name or a.external_id):
+        mine = [f for f in facts if f.agent_id == agent.id]
+        scores = {r: stats.weekly(mine, lambda f, r=r: f.scores.get(r)) for r in rubrics}
+        rows.append(
+            (
+                agent,
+                len(mine),
+                stats.kpi_means(mine),
+                {r: _mean([f.scores.get(r) for f in mine]) for r in rubrics},
+                scores,
+            )
+        )
+    return render_template(
+        "dashboards/team.html",
+        team=team,
+        n_calls=len(facts),
+        rubrics=rubrics,
+        rows=rows,
+        team_kpis=team_kpis,
+        kpis=stats.KPIS,
+        score_chart=line_chart("Team score per rubric per week", [w.strftime("%d %b") for w in weeks], series)
+        if weeks
+        else None,
+    )
+
+
+def _mean(values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return sum(present) / len(present) if present else None
+
+
+@bp.route("/calibration")
+@roles("qa_officer", "team_leader", "admin")
+def calibration() -> Any:
+    db = get_db()
+    user = current_user()
+    call_ids = None
+    if user.role == "team_leader" and user.team_id is not None:
+        call_ids = [c.id for c in _calls()]
+    prescore = stats.prescore_agreement(db, call_ids)
+    reviewers, twice = stats.reviewer_agreement(db, call_ids)
+    return render_template("dashboards/calibration.html", prescore=prescore, reviewers=reviewers, twice=twice)

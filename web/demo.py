@@ -1,0 +1,40 @@
+"""Demo users, one per role, with known passwords, so ``make demo`` can print a way in.
+
+Only for demonstrations on a local machine: the passwords are public. Existing users of the same
+names are left alone (their passwords are not reset), so re-running the demo is safe.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from qa_scoring.store.models import Agent, User
+from web.auth import create_user
+
+DEMO_USERS = (
+    ("qa", "qa-demo-pass", "qa_officer"),
+    ("leader", "leader-demo-pass", "team_leader"),
+    ("agent", "agent-demo-pass", "agent"),
+    ("admin", "admin-demo-pass", "admin"),
+)
+
+
+def seed_demo_users(session: Session) -> list[tuple[str, str, str]]:
+    """Create the demo users (the agent user linked to the first agent); returns (username, password, role).
+
+    The caller commits. The team leader leads the first agent's team when it has one.
+    """
+    first_agent = session.scalar(select(Agent).order_by(Agent.id).limit(1))
+    created = []
+    for username, password, role in DEMO_USERS:
+        if session.scalar(select(User).where(User.username == username)) is None:
+            extra = {"display_name": f"Demo {role.replace('_', ' ')}"}
+            if role == "agent" and first_agent is not None:
+                extra["agent_id"] = first_agent.id
+            if role == "team_leader" and first_agent is not None and first_agent.team_id is not None:
+                extra["team_id"] = first_agent.team_id
+            create_user(session, username, password, role, **extra)
+        created.append((username, password, role))
+    session.flush()
+    return created

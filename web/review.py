@@ -1,0 +1,429 @@
+"""Review decisions: accept/override a criterion, submit, dispute - with the audit trail and
+optimistic locking. No Flask here, so the rules are testable and reusable from the CLI.
+
+Locking: every change bumps the Review's ``version_id`` (SQLAlchemy's version column), and the
+client must send the version it last saw. A mismatch - another officer saved in between - is a
+:class:`StaleReview`, which the UI answers with HTTP 409 instead of overwriting their work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from qa_scoring.store.audit import audit
+from qa_scoring.store.models import (
+    CRITERION_RESULTS,
+    Call,
+    CriterionDecision,
+    Dispute,
+    Review,
+    Scorecard,
+    Transcript,
+    User,
+    utcnow,
+)
+
+VALUES = {"pass": 1.0, "partial": 0.5, "fail": 0.0}
+
+
+class ReviewError(ValueError):
+    """A decision the rules refuse (bad result, missing reason, submitted review...)."""
+
+
+class StaleReview(RuntimeError):
+    """Someone else changed the review since the client loaded it."""
+
+    def __init__(self, message: str, current_version: int | None):
+        super().__init__(message)
+        self.current_version = current_version
+
+
+@dataclass
+class CriterionView:
+    rubric_id: str
+    criterion_id: str
+    name: str
+    automatic: str
+    weight: float
+    confidence: float
+    auto_fail: bool
+    reason: str
+    evidence: list[dict[str, Any]]
+    decision: CriterionDecision | None
+
+    @property
+    def final(self) -> str:
+        return self.decision.human_result if self.decision else self.automatic
+
+
+def latest_transcript(session: Session, call: Call) -> Transcript | None:
+    return session.scalar(
+        select(Transcript).where(Transcript.call_id == call.id).order_by(Transcript.version.desc()).limit(1)
+    )
+
+
+def scorecards_for(session: Session, transcript: Transcript | None) -> list[Scorecard]:
+    if transcript is None:
+        return []
+    return list(
+        session.scalars(
+            select(Scorecard).where(Scorecard.transcript_id == transcript.id).order_by(Scorecard.rubric_id)
+        )
+    )
+
+
+def active_review(session: Session, call: Call) -> Review | None:
+    """The draft being worked on, else the most recent submitted review."""
+    reviews = sorted(call.reviews, key=lambda r: (r.status == "draft", r.id))
+    return reviews[-1] if reviews else None
+
+
+def _lock(session: Session, call: Call, review_id: int | None, version: int | None) -> Review | None:
+    """The review the client edits, checked against the version it saw (None/0: no review yet)."""
+    current = active_review(session, call)
+    if current is not None and current.status == "submitted":
+        current = None if review_id in (None, 0) or review_id != current.id else current
+    if review_id in (None, 0):
+        if current is not None:
+            raise StaleReview(
+                f"{current.reviewer.username} started a review of this call meanwhile; reload to see it.",
+                current.version_id,
+            )
+        return None
+    review = session.get(Review, review_id)
+    if review is None or review.call_id != call.id:
+        raise ReviewError(f"review {review_id} does not belong to call {call.id}")
+    if version is None or review.version_id != int(version):
+        raise StaleReview(
+            f"This review was changed by someone else (version {review.version_id}, you had {version}); "
+            "reload to see their decisions before deciding again.",
+            review.version_id,
+        )
+    return review
+
+
+def _new_review(session: Session, call: Call, user: User) -> Review:
+    transcript = latest_transcript(session, call)
+    review = Review(call=call, reviewer=user, transcript=transcript, status="draft")
+    session.add(review)
+    session.flush()
+    audit(
+        session,
+        entity="reviews",
+        entity_id=review.id,
+        action="create",
+        user=user,
+        new={"call_id": call.id, "transcript_id": transcript.id if transcript else None},
+    )
+    return review
+
+
+def criterion_views(
+    session: Session, review: Review | None, scorecards: list[Scorecard]
+) -> list[CriterionView]:
+    decided = {(d.rubric_id, d.criterion_id): d for d in (review.decisions if review else [])}
+    views = []
+    for card in scorecards:
+        for c in card.criteria:
+            views.append(
+                CriterionView(
+                    card.rubric_id,
+                    c.criterion_id,
+                    c.name,
+                    c.result,
+                    c.weight,
+                    c.confidence,
+                    c.auto_fail,
+                    c.reason,
+                    list(c.evidence or []),
+                    decided.get((card.rubric_id, c.criterion_id)),
+                )
+            )
+    return views
+
+
+def decide(
+    session: Session,
+    call: Call,
+    user: User,
+    *,
+    review_id: int | None,
+    version: int | None,
+    rubric_id: str,
+    criterion_id: str,
+    decision: str,
+    result: str | None = None,
+    reason: str = "",
+) -> Review:
+    """Accept the automatic result or override it (reason required); audited; bumps the version."""
+    reason = (reason or "").strip()
+    if decision not in ("accept", "override"):
+        raise ReviewError(f"decision must be accept or override, not {decision!r}")
+    review = _lock(session, call, review_id, version)
+    if review is not None and review.status == "submitted":
+        raise ReviewError("this review is submitted; start a new review to change decisions")
+    transcript = review.transcript if review else latest_transcript(session, call)
+    card = next((s for s in scorecards_for(session, transcript) if s.rubric_id == rubric_id), None)
+    crit = next((c for c in card.criteria if c.criterion_id == criterion_id), None) if card else None
+    if crit is None:
+        raise ReviewError(f"no criterion {rubric_id}/{criterion_id} on this call's scorecards")
+    if decision == "accept":
+        result = crit.result
+    else:
+        if result not in CRITERION_RESULTS:
+            raise ReviewError(f"an override needs a result, one of {', '.join(CRITERION_RESULTS)}")
+        if not reason:
+            raise ReviewError("an override needs a reason")
+    if review is None:
+        review = _new_review(session, call, user)
+    existing = next(
+        (d for d in review.decisions if d.rubric_id == rubric_id and d.criterion_id == criterion_id), None
+    )
+    old = _decision_dict(existing) if existing else {"result": crit.result, "source": "automatic"}
+    if existing is None:
+        existing = CriterionDecision(
+            rubric_id=rubric_id,
+            criterion_id=criterion_id,
+            automatic_result=crit.result,
+            decided_by=user,
+            decision=decision,
+            human_result=result,
+            reason=reason,
+        )
+        review.decisions.append(existing)
+    else:
+        existing.decision, existing.human_result, existing.reason = decision, result, reason
+        existing.decided_by, existing.decided_at = user, utcnow()
+    review.updated_at = utcnow()  # bumps version_id even when only a child row changed
+    review.final_scores = final_scores(review, scorecards_for(session, review.transcript))
+    session.flush()
+    audit(
+        session,
+        entity="criterion_decisions",
+        entity_id=existing.id,
+        action=decision,
+        user=user,
+        old=old,
+        new=_decision_dict(existing),
+        reason=reason,
+    )
+    return review
+
+
+def accept_remaining(
+    session: Session,
+    call: Call,
+    user: User,
+    *,
+    review_id: int | None,
+    version: int | None,
+    rubric_id: str | None = None,
+) -> tuple[Review | None, int]:
+    """Accept every undecided criterion (of one rubric, or all): the common path for a good call."""
+    review = _lock(session, call, review_id, version)
+    transcript = review.transcript if review else latest_transcript(session, call)
+    cards = [c for c in scorecards_for(session, transcript) if rubric_id in (None, c.rubric_id)]
+    count = 0
+    for view in criterion_views(session, review, cards):
+        if view.decision is None:
+            review = decide(
+                session,
+                call,
+                user,
+                review_id=review.id if review else None,
+                version=review.version_id if review else None,
+                rubric_id=view.rubric_id,
+                criterion_id=view.criterion_id,
+                decision="accept",
+            )
+            count += 1
+    return review, count
+
+
+def _decision_dict(d: CriterionDecision) -> dict[str, Any]:
+    return {
+        "decision": d.decision,
+        "result": d.human_result,
+        "reason": d.reason,
+        "automatic_result": d.automatic_result,
+    }
+
+
+def final_scores(review: Review, scorecards: list[Scorecard]) -> dict[str, float | None]:
+    """Each rubric's 0-100 score from the human results (the same formula as the rubric engine:
+    weighted pass=1/partial=0.5/fail=0 over applicable criteria; a failed auto-fail criterion zeroes it).
+    Undecided criteria count with their automatic result until decided."""
+    decided = {(d.rubric_id, d.criterion_id): d.human_result for d in review.decisions}
+    scores: dict[str, float | None] = {}
+    for card in scorecards:
+        results = [(c, decided.get((card.rubric_id, c.criterion_id), c.result)) for c in card.criteria]
+        scored = [(c, r) for c, r in results if r != "na"]
+        total = sum(c.weight for c, _ in scored)
+        if not scored or total <= 0:
+            scores[card.rubric_id] = None
+            continue
+        if any(c.auto_fail and r == "fail" for c, r in scored):
+            scores[card.rubric_id] = 0.0
+            continue
+        scores[card.rubric_id] = round(100.0 * sum(c.weight * VALUES[r] for c, r in scored) / total, 1)
+    return scores
+
+
+def comment(
+    session: Session, call: Call, user: User, *, review_id: int | None, version: int | None, text: str
+) -> Review:
+    review = _lock(session, call, review_id, version) or _new_review(session, call, user)
+    old = review.comment
+    review.comment = text.strip()
+    review.updated_at = utcnow()
+    session.flush()
+    audit(
+        session,
+        entity="reviews",
+        entity_id=review.id,
+        action="comment",
+        user=user,
+        old={"comment": old},
+        new={"comment": review.comment},
+    )
+    return review
+
+
+def submit(session: Session, call: Call, user: User, *, review_id: int, version: int) -> Review:
+    """Submit once every criterion has a human decision; the call leaves the queue."""
+    review = _lock(session, call, review_id, version)
+    if review is None:
+        raise ReviewError("nothing to submit: no decisions yet")
+    if review.status == "submitted":
+        raise ReviewError("this review is already submitted")
+    cards = scorecards_for(session, review.transcript)
+    missing = [
+        f"{v.rubric_id}/{v.criterion_id}"
+        for v in criterion_views(session, review, cards)
+        if v.decision is None
+    ]
+    if missing:
+        raise ReviewError(f"{len(missing)} criteria still need a decision (first: {missing[0]})")
+    review.final_scores = final_scores(review, cards)
+    review.status = "submitted"
+    review.submitted_at = utcnow()
+    review.updated_at = utcnow()
+    open_disputes = [d for d in _disputes(session, call) if d.status == "open"]
+    call.needs_review = bool(open_disputes)
+    session.flush()
+    audit(
+        session,
+        entity="reviews",
+        entity_id=review.id,
+        action="submit",
+        user=user,
+        old={"status": "draft"},
+        new={"status": "submitted", "final_scores": review.final_scores},
+    )
+    return review
+
+
+def _disputes(session: Session, call: Call) -> list[Dispute]:
+    return list(session.scalars(select(Dispute).where(Dispute.call_id == call.id).order_by(Dispute.id)))
+
+
+def raise_dispute(
+    session: Session, call: Call, user: User, *, rubric_id: str, criterion_id: str, reason: str
+) -> Dispute:
+    """A team leader or agent challenges a criterion; the call goes back to the review queue."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ReviewError("a dispute needs a reason")
+    review = active_review(session, call)
+    cards = scorecards_for(session, review.transcript if review else latest_transcript(session, call))
+    if not any(c.criterion_id == criterion_id for s in cards if s.rubric_id == rubric_id for c in s.criteria):
+        raise ReviewError(f"no criterion {rubric_id}/{criterion_id} on this call's scorecards")
+    dispute = Dispute(
+        call_id=call.id,
+        review_id=review.id if review else None,
+        rubric_id=rubric_id,
+        criterion_id=criterion_id,
+        raised_by_id=user.id,
+        reason=reason,
+        status="open",
+    )
+    session.add(dispute)
+    old = {"needs_review": call.needs_review, "review_priority": call.review_priority}
+    call.needs_review = True
+    call.review_priority = max(call.review_priority or 0.0, 0.9)
+    reasons = list(call.review_reasons or [])
+    if "dispute" not in reasons:
+        call.review_reasons = ["dispute", *reasons]
+    session.flush()
+    audit(
+        session,
+        entity="disputes",
+        entity_id=dispute.id,
+        action="create",
+        user=user,
+        old=old,
+        new={"rubric_id": rubric_id, "criterion_id": criterion_id, "needs_review": True},
+        reason=reason,
+    )
+    return dispute
+
+
+def resolve_dispute(
+    session: Session, dispute: Dispute, user: User, *, status: str, resolution: str, version: int
+) -> Dispute:
+    if status not in ("upheld", "rejected"):
+        raise ReviewError("resolve a dispute as upheld or rejected")
+    if not resolution.strip():
+        raise ReviewError("a resolution needs a reason")
+    if dispute.version_id != int(version):
+        raise StaleReview("This dispute was changed by someone else; reload.", dispute.version_id)
+    old = {"status": dispute.status}
+    dispute.status, dispute.resolution = status, resolution.strip()
+    dispute.resolved_by_id, dispute.resolved_at = user.id, utcnow()
+    session.flush()
+    call = dispute.call
+    if not any(d.status == "open" for d in _disputes(session, call)):
+        draft = any(r.status == "draft" for r in call.reviews)
+        call.needs_review = draft
+    audit(
+        session,
+        entity="disputes",
+        entity_id=dispute.id,
+        action="resolve",
+        user=user,
+        old=old,
+        new={"status": status},
+        reason=resolution.strip(),
+    )
+    return dispute
+
+
+def start_new_review(session: Session, call: Call, user: User) -> Review:
+    """A fresh, independent review (a second opinion for calibration, or after an upheld dispute)."""
+    if any(r.status == "draft" for r in call.reviews):
+        raise ReviewError("a draft review of this call is already open")
+    return _new_review(session, call, user)
+
+
+__all__ = [
+    "StaleDataError",
+    "StaleReview",
+    "ReviewError",
+    "decide",
+    "submit",
+    "comment",
+    "accept_remaining",
+    "raise_dispute",
+    "resolve_dispute",
+    "final_scores",
+    "criterion_views",
+    "active_review",
+    "start_new_review",
+    "latest_transcript",
+    "scorecards_for",
+]
