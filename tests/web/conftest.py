@@ -31,7 +31,6 @@ def shared_path(*parts: str) -> Path:
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
-
 @dataclass
 class Seed:
     db_file: Path
