@@ -18,7 +18,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from qa_scoring.store.models import Agent, Call, CriterionDecision, Review, Scorecard, Transcript
+from qa_scoring.store.models import Agent, Call, CriterionDecision
+from qa_scoring.store.queries import latest_scorecards, latest_submitted_review, latest_version
 
 COLUMNS = [
     "call_id", "external_call_id", "started_at", "agent", "agent_name", "team", "queue", "direction",
@@ -49,28 +50,11 @@ def _calls(session: Session, flt: ExportFilter) -> list[Call]:
     return list(session.scalars(query.options(selectinload(Call.agent), selectinload(Call.team))))
 
 
-def _latest_review(session: Session, call_id: int) -> Review | None:
-    return session.scalars(
-        select(Review)
-        .where(Review.call_id == call_id, Review.status == "submitted")
-        .order_by(Review.submitted_at.desc(), Review.id.desc())
-        .options(selectinload(Review.decisions), selectinload(Review.reviewer))
-        .limit(1)
-    ).first()
-
-
 def iter_rows(session: Session, flt: ExportFilter) -> Iterator[dict[str, Any]]:
     for call in _calls(session, flt):
-        version = session.scalar(
-            select(func.max(Transcript.version)).where(Transcript.call_id == call.id)
-        )
-        cards = session.scalars(
-            select(Scorecard)
-            .where(Scorecard.call_id == call.id, Scorecard.transcript_version == version)
-            .order_by(Scorecard.rubric_id)
-            .options(selectinload(Scorecard.criteria))
-        ).all()
-        review = _latest_review(session, call.id)
+        version = latest_version(session, call.id)
+        cards = latest_scorecards(session, call.id)
+        review = latest_submitted_review(session, call.id)
         decisions: dict[tuple[str, str], CriterionDecision] = (
             {(d.rubric_id, d.criterion_id): d for d in review.decisions} if review else {}
         )

@@ -107,6 +107,9 @@ def _claim(
         return Outcome(call_id, "skipped", error=f"call {call_id} has no job in batch run {run_id}")
     if job.state in ("done", "failed"):
         return Outcome(call_id, "skipped", error=f"job already {job.state}")
+    if job.batch_run.status != "running":
+        # A task left in the broker by a run that was interrupted: its calls belong to a newer run.
+        return Outcome(call_id, "skipped", error=f"batch run {run_id} is {job.batch_run.status}")
     call = session.get(Call, call_id)
     assert call is not None  # the foreign key guarantees it
     job.state = "running"

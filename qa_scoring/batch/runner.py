@@ -103,7 +103,13 @@ def select_calls(session: Session, call_ids: list[int] | None, options: BatchOpt
         states.append("failed")
     if options.rescore:
         states.append("scored")
-    query = select(Call.id).where(Call.status.in_(states)).order_by(Call.id)
+    # Calls another live run is working on are left to it (two batches may overlap).
+    busy = (
+        select(Job.call_id)
+        .join(BatchRun, Job.batch_run_id == BatchRun.id)
+        .where(BatchRun.status == "running", Job.state.in_(["pending", "running"]))
+    )
+    query = select(Call.id).where(Call.status.in_(states), Call.id.not_in(busy)).order_by(Call.id)
     if call_ids is not None:
         query = query.where(Call.id.in_(call_ids))
     return list(session.scalars(query))
@@ -163,6 +169,13 @@ def run_batch(
     except KeyboardInterrupt:
         interrupted = True
         echo("interrupted: finished calls are stored; run the same command again to resume")
+    except Exception:
+        with factory.begin() as session:
+            run = session.get(BatchRun, run_id)
+            assert run is not None
+            run.status, run.finished_at = "failed", utcnow()
+            recover(session)  # free its unfinished calls for the next run
+        raise
     wall = time.perf_counter() - started
     with factory.begin() as session:
         if not interrupted:
@@ -251,6 +264,7 @@ def _pool_round(
     )
     futures: dict[Future[Outcome], int] = {}
     rubrics = options.rubrics or None
+    progress = 0
     try:
         for call_id in call_ids:
             futures[pool.submit(process_call, call_id, run_id, rubrics)] = call_id
@@ -258,6 +272,7 @@ def _pool_round(
             finished, _ = wait(futures, return_when=FIRST_COMPLETED)
             for future in finished:
                 call_id = futures.pop(future)
+                progress += 1
                 if settle(future.result()):
                     futures[pool.submit(process_call, call_id, run_id, rubrics)] = call_id
     except BrokenProcessPool:
@@ -266,6 +281,12 @@ def _pool_round(
         pool.shutdown(wait=False, cancel_futures=True)
         with factory.begin() as session:
             retry = _orphaned(session, run_id, settings)
+        if progress == 0 and len(retry) == len(call_ids):
+            # Nothing finished and nothing was even running: the workers die while starting
+            # (model loading), and a new pool would die the same way.
+            raise RuntimeError(
+                "batch worker processes died before finishing any call; run with --workers 1 to see why"
+            ) from None
         return sorted(set(leftover) & set(retry))
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)

@@ -65,6 +65,12 @@ def batch(
         raise click.UsageError("give PATHs or --pending, not both")
     settings = get_settings()
     if rubrics:
+        from qa_scoring.rubric.rubric import RubricError, load_rubrics
+
+        try:  # fail now, not in every worker after minutes of model loading
+            load_rubrics(settings.rubrics_dir, rubrics)
+        except RubricError as exc:
+            raise click.ClickException(f"--rubric: {exc}") from None
         settings = replace(settings, batch_rubrics=",".join(rubrics))
     options = BatchOptions(
         paths=paths,

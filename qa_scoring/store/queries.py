@@ -1,0 +1,47 @@
+"""Read helpers shared by the export, the batch report and the review UI.
+
+"Latest" always means the highest transcript version of a call: re-scores add versions, and the
+automatic results a reviewer sees are those of the newest one.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from qa_scoring.store.models import Review, Scorecard, Transcript
+
+
+def latest_transcript(session: Session, call_id: int) -> Transcript | None:
+    return session.scalars(
+        select(Transcript).where(Transcript.call_id == call_id).order_by(Transcript.version.desc()).limit(1)
+    ).first()
+
+
+def latest_version(session: Session, call_id: int) -> int | None:
+    return session.scalar(select(func.max(Transcript.version)).where(Transcript.call_id == call_id))
+
+
+def latest_scorecards(session: Session, call_id: int) -> list[Scorecard]:
+    """The automatic scorecards (with criteria) of the call's newest transcript version."""
+    version = latest_version(session, call_id)
+    if version is None:
+        return []
+    return list(
+        session.scalars(
+            select(Scorecard)
+            .where(Scorecard.call_id == call_id, Scorecard.transcript_version == version)
+            .order_by(Scorecard.rubric_id)
+            .options(selectinload(Scorecard.criteria))
+        )
+    )
+
+
+def latest_submitted_review(session: Session, call_id: int) -> Review | None:
+    return session.scalars(
+        select(Review)
+        .where(Review.call_id == call_id, Review.status == "submitted")
+        .order_by(Review.submitted_at.desc(), Review.id.desc())
+        .options(selectinload(Review.decisions), selectinload(Review.reviewer))
+        .limit(1)
+    ).first()
