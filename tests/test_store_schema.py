@@ -70,7 +70,12 @@ def test_review_optimistic_locking(db_url: str) -> None:
 def test_audit_log_is_append_only(sqlite_url: str) -> None:
     with session_scope(sqlite_url) as s:
         entry = audit(
-            s, entity="reviews", entity_id=1, action="override", old={"r": "fail"}, new={"r": "pass"},
+            s,
+            entity="reviews",
+            entity_id=1,
+            action="override",
+            old={"r": "fail"},
+            new={"r": "pass"},
             reason="agent did verify identity at 02:10",
         )
     with session_scope(sqlite_url) as s:
@@ -83,3 +88,24 @@ def test_audit_log_is_append_only(sqlite_url: str) -> None:
         stored_id = stored.id
         s.rollback()
     assert entry.id == stored_id
+
+
+@pytest.mark.postgres
+def test_concurrent_upgrades_of_a_fresh_postgres_database(postgres_url: str) -> None:
+    """Several workers starting at once on an empty database must not race to create tables."""
+    import subprocess
+    import sys
+
+    code = "import sys; from qa_scoring.store.db import upgrade; print(upgrade(sys.argv[1]))"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, postgres_url],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    results = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], [err for _, err in results]
+    assert [out.strip() for out, _ in results] == [head_revision()] * 3

@@ -7,7 +7,7 @@ line form (``alembic -x url=...``) is not needed.
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, text
 
 from qa_scoring.store.models import Base
 
@@ -31,9 +31,16 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+# Any fixed number: serialises concurrent upgrades (several workers starting on a fresh database).
+ADVISORY_LOCK_ID = 7_243_001
+
+
 def run_migrations_online() -> None:
     engine = _engine()
     with engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": ADVISORY_LOCK_ID})
+            connection.commit()
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
@@ -44,6 +51,9 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         connection.commit()
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": ADVISORY_LOCK_ID})
+            connection.commit()
 
 
 if context.is_offline_mode():
