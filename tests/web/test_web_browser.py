@@ -1,0 +1,187 @@
+"""The review flow in a real browser: Debian's Chromium driven by Playwright against the app
+served by waitress on loopback. Screenshots go to test-artifacts/web/ (git-ignored)."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+    "--mute-audio",
+]
+
+
+@pytest.fixture
+def browser():
+    if not CHROMIUM.is_file():
+        message = f"{CHROMIUM} missing: apt-get install -y chromium chromium-driver"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message + " (CI=true requires the browser tests)")
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live_url(app):
+    from waitress.server import create_server
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    server = create_server(app, host="127.0.0.1", port=port, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}"
+    server.close()
+
+
+def _shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_login_review_override_seek_and_clip(browser, live_url, app, web_seed):
+    from webhelp import PASSWORDS
+
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    outside: list[str] = []
+    page.on(
+        "request",
+        lambda r: None if r.url.startswith(live_url) or r.url.startswith("data:") else outside.append(r.url),
+    )
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+
+    # Login (wrong password first, then right).
+    page.goto(f"{live_url}/login")
+    page.fill("#username", "qa")
+    page.fill("#password", "nope")
+    page.click("button[type=submit]")
+    assert "wrong password" in page.inner_text("#login-error")
+    page.fill("#username", "qa")
+    page.fill("#password", PASSWORDS["qa"])
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/queue/"))
+    _shot(page, "01-queue")
+
+    # Open the timed call from the queue.
+    page.click(f"a[href='/calls/{web_seed.timed_call}']")
+    page.wait_for_selector("#lanes")
+    page.wait_for_function("document.getElementById('audio').readyState >= 1", timeout=15000)
+    _shot(page, "02-call")
+
+    # Audio seek from an evidence quote: the player jumps there and the turn is highlighted.
+    evidence = page.locator("button.ev[data-s]").first
+    target = float(evidence.get_attribute("data-s"))
+    turn = evidence.get_attribute("data-turn")
+    evidence.click()
+    page.wait_for_function(
+        f"Math.abs(document.getElementById('audio').currentTime - {target}) < 0.75", timeout=10000
+    )
+    page.evaluate("document.getElementById('audio').pause()")
+    page.wait_for_selector(f"#turn-{turn}.now, #turn-{turn} .w.now", timeout=5000)
+    _shot(page, "03-seek-from-evidence")
+
+    # Keyboard: J focuses the first criterion, A accepts it (saved by fetch, no reload).
+    page.locator("h1").click()
+    page.keyboard.press("j")
+    first = page.locator("li.crit.current")
+    first_id = first.get_attribute("id")
+    page.keyboard.press("a")
+    page.wait_for_selector(f"#{first_id}.decided")
+    assert "Accepted by qa" in page.inner_text(f"#{first_id} .decision")
+
+    # Override the next criterion with a reason.
+    second = page.locator("li.crit.current")
+    second_id = second.get_attribute("id")
+    assert second_id != first_id
+    second.locator(".override-open").click()
+    auto = second.get_attribute("data-auto")
+    new_result = "fail" if auto != "fail" else "pass"
+    second.locator("select[name=result]").select_option(new_result)
+    second.locator("textarea[name=reason]").fill("Customer was not asked for a second identifier")
+    second.locator("form.override button[type=submit]").click()
+    page.wait_for_selector(f"#{second_id}.decided")
+    assert f"Overridden to {new_result}" in page.inner_text(f"#{second_id} .decision")
+    _shot(page, "04-override")
+
+    # Both decisions are in the store, with the audit trail.
+    from sqlalchemy import select
+
+    from qa_scoring.store.models import AuditEntry, CriterionDecision
+    from web.db import get_db
+
+    with app.app_context():
+        db = get_db()
+        decisions = list(db.scalars(select(CriterionDecision).order_by(CriterionDecision.id)))
+        assert [d.decision for d in decisions] == ["accept", "override"]
+        assert decisions[1].human_result == new_result
+        assert {e.action for e in db.scalars(select(AuditEntry))} >= {"accept", "override"}
+
+    # Make a clip from an evidence item's range (with padding) and play it on the clip page.
+    clip_button = page.locator("button.clip-ev").first
+    clip_button.click()
+    assert float(page.input_value("#clip-start")) == pytest.approx(
+        float(clip_button.get_attribute("data-s")), abs=0.01
+    )
+    page.fill("#clip-note", "Example of a clear explanation")
+    _shot(page, "05-clip-form")
+    page.click("#clip-form button[type=submit]")
+    page.wait_for_url(re.compile(r"/clips/\d+$"))
+    page.wait_for_function("document.querySelector('audio').readyState >= 0")
+    page.evaluate("document.querySelector('audio').load()")
+    page.wait_for_function(
+        "document.querySelector('audio').readyState >= 1 && document.querySelector('audio').duration > 1",
+        timeout=10000,
+    )
+    assert "Example of a clear explanation" in page.content()
+    _shot(page, "06-clip")
+
+    assert not outside, f"requests left the machine: {outside}"
+    assert not errors, f"JavaScript errors: {errors}"
+    page.close()
+
+
+def test_conflict_message_in_the_browser(browser, live_url, web_seed):
+    """Two officers on one call: the second, holding a stale page, sees a clear 'not saved' message."""
+    from webhelp import PASSWORDS
+
+    pages = []
+    for user in ("qa", "qa2"):
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        page.goto(f"{live_url}/login")
+        page.fill("#username", user)
+        page.fill("#password", PASSWORDS[user])
+        page.click("button[type=submit]")
+        page.wait_for_url(re.compile(r"/queue/"))
+        page.goto(f"{live_url}/calls/{web_seed.dev_calls[0]}")
+        pages.append(page)
+    pages[0].locator("li.crit button.accept").first.click()
+    pages[0].wait_for_selector("li.crit.decided")
+    pages[1].locator("li.crit button.accept").first.click()
+    pages[1].wait_for_selector("#save-status.bad")
+    assert "Not saved" in pages[1].inner_text("#save-status")
+    _shot(pages[1], "07-conflict")
