@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from qa_scoring import review_selection
 from qa_scoring.batch import report as reporting
 from qa_scoring.batch.process import Outcome, process_call
-from qa_scoring.batch.worker_models import init_worker
+from qa_scoring.batch.worker_models import init_worker, usable_cores
 from qa_scoring.config import Settings
 from qa_scoring.ingest import ingest_paths
 from qa_scoring.store.db import open_store
@@ -237,7 +237,7 @@ def run_local(
                 if settle(process_call(call_id, run_id, options.rubrics or None)):
                     queue.append(call_id)
             return
-        threads = max(1, (os.cpu_count() or 1) // workers)
+        threads = max(1, usable_cores() // workers)
         remaining = list(call_ids)
         while remaining:
             remaining = _pool_round(

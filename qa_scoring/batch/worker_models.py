@@ -35,6 +35,14 @@ def _key(settings: Settings) -> tuple[object, ...]:
     return tuple(getattr(settings, name) for name in MODEL_FIELDS)
 
 
+def usable_cores() -> int:
+    """Cores this process may run on (respects taskset/cgroup CPU sets, unlike os.cpu_count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def configure_threads(threads: int) -> None:
     """Pin the numeric libraries to ``threads`` so N workers on N cores do not oversubscribe.
 

@@ -21,12 +21,13 @@ def worker(concurrency: int, threads: int, loglevel: str) -> None:
     Every worker machine needs the same QA_SCORING_DATABASE_URL (PostgreSQL), the broker URL, the
     installed models and the recordings at the same paths.
     """
+    from qa_scoring.batch.worker_models import usable_cores
     from qa_scoring.config import get_settings
     from qa_scoring.store.db import ensure_schema
 
     settings = get_settings()
     ensure_schema(settings.resolved_database_url)
-    per_process = threads or max(1, (os.cpu_count() or 1) // concurrency)
+    per_process = threads or max(1, usable_cores() // concurrency)
     os.environ["QA_SCORING_WORKER_THREADS"] = str(per_process)
     from qa_scoring.batch.celery_app import QUEUE, app
 
