@@ -15,6 +15,7 @@ from qa_scoring import __version__
 
 # name -> (module under qa_scoring.commands, click command object's name, one-line help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
+    "demo": ("demo", "demo", "Score the bundled sample calls end to end, then serve the review UI."),
     "score": ("score", "score", "Pre-score transcripts against the rubrics, with evidence."),
     "rubrics": ("rubrics", "rubrics", "List and validate rubric files."),
     "transcribe": ("transcribe", "transcribe", "Transcribe and diarise recorded calls into transcript JSON."),
