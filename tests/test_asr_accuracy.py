@@ -87,3 +87,33 @@ def test_stereo_diarization_sample(speech_pipeline) -> None:
         assert word_error_rate(expected[side], said) <= 0.15, side
     # The two speakers talk at the same time: overtalk must be reported.
     assert transcript.overlaps and all(t.overlap for t in transcript.turns)
+
+
+def test_mono_two_speakers_pyannote(speech_pipeline) -> None:
+    """Mono phone-style recording: pyannote segments, words assigned to the right speaker."""
+    folder = shared_path("data", "audio", "pyannote-sample")
+    transcript = speech_pipeline.transcribe_file(folder / "sample.wav")
+    assert transcript.diarisation["method"] == "pyannote"
+    assert transcript.models["diarisation"]["name"] and transcript.models["diarisation"]["version"]
+    reference = rttm_turns(folder / "sample.rttm")
+    # Map each hypothesis speaker to the reference speaker it shares most words with, then count.
+    votes: dict[tuple[str, str], int] = {}
+    placed = []
+    for turn in transcript.turns:
+        for w in turn.words:
+            mid = (w.start + w.end) / 2
+            owners = [s for s, spans in reference.items() if any(a <= mid <= b for a, b in spans)]
+            if len(owners) == 1:  # skip reference overlaps and gaps
+                votes[(turn.speaker, owners[0])] = votes.get((turn.speaker, owners[0]), 0) + 1
+                placed.append((turn.speaker, owners[0]))
+    mapping = {}
+    for (hyp, ref), _ in sorted(votes.items(), key=lambda kv: -kv[1]):
+        if hyp not in mapping and ref not in mapping.values():
+            mapping[hyp] = ref
+    correct = sum(mapping.get(hyp) == ref for hyp, ref in placed)
+    assert len(placed) >= 40
+    assert correct / len(placed) >= 0.85
+    stm = (folder / "sample.stm").read_text().splitlines()
+    reference_text = " ".join(line.split(maxsplit=5)[5] for line in stm)
+    hypothesis = " ".join(t.text for t in transcript.turns)
+    assert word_error_rate(reference_text, hypothesis) <= 0.35

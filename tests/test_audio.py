@@ -9,11 +9,10 @@ import av
 import numpy as np
 import pytest
 import soundfile as sf
+from conftest import shared_path
 
 from qa_scoring.transcribe.audio import SAMPLE_RATE, AudioError, channels_identical, load_audio
 from qa_scoring.transcribe.pipeline import detect_layout
-
-from conftest import shared_path
 
 
 def tone_pair(rate: int, seconds: float = 2.0) -> np.ndarray:
@@ -106,6 +105,16 @@ def test_duplicated_channels_are_mono(tmp_path: Path) -> None:
     assert audio.source_channels == 2
     layout = detect_layout(audio)
     assert not layout.by_channel and "same signal" in layout.note
+
+
+def test_shifted_copy_is_mono(tmp_path: Path) -> None:
+    """The same signal a few samples apart (two taps of one line) is still one mixed stream."""
+    rng = np.random.default_rng(5)
+    speech = tone_pair(16000, 3.0)[:, 1] + 0.05 * rng.standard_normal(48000).astype(np.float32)
+    shifted = np.concatenate([np.zeros(7, dtype=np.float32), speech[:-7]])
+    path = tmp_path / "taps.wav"
+    sf.write(path, np.stack([speech, 0.7 * shifted], axis=1), 16000, subtype="PCM_16")
+    assert not detect_layout(load_audio(path)).by_channel
 
 
 def test_one_silent_channel_is_mono(tmp_path: Path) -> None:

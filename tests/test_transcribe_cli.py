@@ -128,3 +128,17 @@ def test_silent_and_short_files(speech_pipeline, tmp_path: Path) -> None:
     sf.write(tmp_path / "hiss.wav", 0.002 * np.random.default_rng(0).standard_normal(8000 * 5), 8000)
     with pytest.raises(AudioError, match=r"hiss\.wav: no speech recognised"):
         speech_pipeline.transcribe_file(tmp_path / "hiss.wav")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["retail-delivery-complaint", "energy-meter-reading"])
+def test_mono_sample_call(speech_pipeline, name: str) -> None:
+    """Mono call: pyannote diarisation, roles from content, text close to the script."""
+    expected = truth(name)
+    path = next(p for p in CALLS.glob(f"{name}.*") if not p.name.endswith(".json"))
+    transcript = speech_pipeline.transcribe_file(path)
+    assert transcript.diarisation["method"] == "pyannote"
+    assert transcript.roles["method"] == "content" and transcript.roles["confidence"] >= 0.9
+    check_roles_and_text(transcript, expected)
+    for overlap in expected["overlaps"]:
+        assert any(min(o.end, overlap["end"]) > max(o.start, overlap["start"]) for o in transcript.overlaps)

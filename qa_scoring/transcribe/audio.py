@@ -159,7 +159,22 @@ def channels_identical(left: np.ndarray, right: np.ndarray, threshold: float = 0
     denom = np.sqrt(np.dot(a, a) * np.dot(b, b))
     if denom == 0:
         return bool(np.dot(a, a) == np.dot(b, b))
-    return bool(np.dot(a, b) / denom >= threshold)
+    if np.dot(a, b) / denom >= threshold:
+        return True
+    return envelopes_match(left[:n], right[:n])
+
+
+def envelopes_match(left: np.ndarray, right: np.ndarray, max_diff_db: float = 3.0) -> bool:
+    """Whether both channels rise and fall together: the same call recorded twice, perhaps shifted by a
+    few samples or through different filters, which defeats a sample correlation. Two parties on
+    separate lines take turns, so their level envelopes differ by tens of dB most of the time.
+    """
+    la, lb = frame_levels_db(left), frame_levels_db(right)
+    la, lb = la - np.percentile(la, 95), lb - np.percentile(lb, 95)
+    active = (la > -30) | (lb > -30)
+    if active.sum() < 10:
+        return False
+    return bool(np.median(np.abs(la[active] - lb[active])) < max_diff_db)
 
 
 def is_silent(signal: np.ndarray) -> bool:
