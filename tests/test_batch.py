@@ -15,6 +15,7 @@ from qa_scoring.batch.runner import BatchOptions, run_batch
 from qa_scoring.export import ExportFilter, export
 from qa_scoring.store.db import session_factory
 from qa_scoring.store.models import (
+    AuditEntry,
     Call,
     CriterionDecision,
     Job,
@@ -141,6 +142,9 @@ def test_batch_scores_stores_and_reports_bad_input(sqlite_url: str, tmp_path: Pa
         call = s.get(Call, target[0])
         assert [t.version for t in call.transcripts] == [1, 2]
         assert {c.transcript_version for c in call.scorecards} == {1, 2}
+        assert s.scalars(
+            select(AuditEntry.action).where(AuditEntry.entity_id == str(target[0]))
+        ).all() == ["rescore"]
         decision = s.scalars(select(CriterionDecision)).one()
         assert (decision.human_result, decision.reason) == (flipped, "heard it at 0:07")
 

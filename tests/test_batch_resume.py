@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -10,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from batch_helpers import batch_settings, env_for, short_calls
 
 CLI = [sys.executable, "-c", "from qa_scoring.cli import main; main()"]
@@ -46,7 +48,10 @@ def test_sigkill_then_rerun_scores_every_call_exactly_once(tmp_path: Path) -> No
         _count(db, "SELECT count(*) FROM batch_runs WHERE status = 'running'") == 1
     )  # died without cleanup
 
-    second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    report_file = tmp_path / "report.json"
+    second = subprocess.run(
+        [*command, "--report", str(report_file)], env=env, capture_output=True, text=True, timeout=300
+    )
     assert second.returncode == 0, second.stdout + second.stderr
     assert "died; resuming" in second.stderr
 
@@ -75,6 +80,9 @@ def test_sigkill_then_rerun_scores_every_call_exactly_once(tmp_path: Path) -> No
     )
     assert _count(db, "SELECT count(*) FROM batch_runs WHERE status = 'interrupted'") == 1
     assert f"{len(calls) - done_before} of {len(calls) - done_before} calls scored" in second.stdout
+    report = json.loads(report_file.read_text())
+    assert report["scored"] == len(calls) - done_before and report["failed"] == []
+    assert report["audio_hours"] == pytest.approx((len(calls) - done_before) * 8.0 / 3600, rel=0.05)
 
 
 def test_ctrl_c_on_a_process_pool_stops_cleanly_and_resumes(tmp_path: Path) -> None:

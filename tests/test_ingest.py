@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from qa_scoring.ingest import ingest_paths
 from qa_scoring.store.db import session_factory
-from qa_scoring.store.models import Agent, Call
+from qa_scoring.store.models import Agent, AuditEntry, Call
 
 
 def _recordings(folder: Path) -> dict[str, Path]:
@@ -82,6 +82,12 @@ def test_metadata_sources_and_idempotence(db_url: str, tmp_path: Path) -> None:
     with factory() as s:
         assert s.scalar(select(func.count(Call.id))) == 3
         assert s.scalars(select(Call).where(Call.id == again.moved[0][0])).one().audio_path == str(moved)
+        entry = s.scalars(select(AuditEntry)).one()
+        assert (entry.action, entry.new_value, entry.actor) == (
+            "move",
+            {"audio_path": str(moved)},
+            "system",
+        )
 
 
 def test_bad_files_duplicates_and_missing_metadata(sqlite_url: str, tmp_path: Path) -> None:

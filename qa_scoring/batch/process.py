@@ -30,6 +30,7 @@ from qa_scoring import review_selection
 from qa_scoring.batch.worker_models import models, worker_settings
 from qa_scoring.config import Settings
 from qa_scoring.scored_call import ScoredCall
+from qa_scoring.store.audit import audit
 from qa_scoring.store.db import session_factory
 from qa_scoring.store.models import Call, CriterionResult, Job, Scorecard, Transcript, utcnow
 
@@ -313,6 +314,15 @@ def _store(
                     for i, c in enumerate(card.criteria)
                 ],
             )
+        )
+    if version > 1:
+        audit(
+            session,
+            entity="calls",
+            entity_id=call_id,
+            action="rescore",
+            new={"transcript_version": version, "scores": scores},
+            reason="batch re-score",
         )
     decision = review_selection.decide(scored, call.content_sha256, settings, rubrics)
     review_selection.apply(call, decision)

@@ -25,6 +25,7 @@ from qa_scoring.ingest.metadata import (
     parse_datetime,
     read_sidecar,
 )
+from qa_scoring.store.audit import audit
 from qa_scoring.store.models import DIRECTIONS, UNKNOWN_AGENT, Agent, Call, Team
 
 log = logging.getLogger(__name__)
@@ -191,6 +192,15 @@ class Ingester:
         else:
             call.audio_path = str(path)
             report.moved.append((call.id, str(old), str(path)))
+            audit(
+                self.session,
+                entity="calls",
+                entity_id=call.id,
+                action="move",
+                old={"audio_path": str(old)},
+                new={"audio_path": str(path)},
+                reason="re-ingested at a new path",
+            )
 
     def _metadata(self, path: Path) -> tuple[dict[str, Any], str | None]:
         sidecar = read_sidecar(path)
