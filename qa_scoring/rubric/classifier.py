@@ -26,7 +26,7 @@ from qa_scoring.rubric.spec import BEHAVIOUR_IDS, WHO
 
 SEED = 13
 C = 0.5
-INNER_FOLDS = 5
+INNER_FOLDS = 4
 # Behaviour -> the rule cue a turn needs to show it at all.
 GATES: dict[str, str] = {"apology": "apology_clean", "thanks": "thanks", "recording_disclosure": "recording"}
 STRUCTURAL = ("hold_etiquette",)

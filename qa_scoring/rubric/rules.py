@@ -76,9 +76,9 @@ _CUES: dict[str, list[str]] = {
     ],
     # "sorry" that asks for a repeat, reports a bad line, or dismisses the customer
     "sorry_other": [
-        r"sorry (\w+ ){0,3}(say|repeat|come again|catch|caught|missed|hear you|didn't get)",
-        r"sorry (\w+ ){0,3}(cut|cutting|breaking|broke|went|gone|go) (out|up|quiet|off)",
-        r"sorry (\w+ ){0,2}(what|pardon|who|which|how much|where)",
+        r"sorry ([\w']+ ){0,3}(say|repeat|come again|catch|caught|missed|hear you|didn't get)",
+        r"sorry ([\w']+ ){0,3}(cut|cutting|breaking|broke|went|gone|go) (out|up|quiet|off)",
+        r"sorry ([\w']+ ){0,2}(what|pardon|who|which|how much|where)",
         r"sorry (you|that you|if you) (feel|felt|think|see it)",
         r"sorry (you|if you)('re| are) (unhappy|upset)",
         r"sorry (to|for) (keep|keeping|interrupt|interrupting|bother|bothering)",
