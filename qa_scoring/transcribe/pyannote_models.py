@@ -7,6 +7,7 @@ so ``pyannote.audio.Pipeline.from_pretrained(folder)`` builds it from local file
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from qa_scoring.transcribe.pyannote_env import prepare
 
 prepare()  # before anything imports pyannote / torchaudio
 
+import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torchaudio.compliance.kaldi as kaldi  # noqa: E402
 from pyannote.audio import Model  # noqa: E402
@@ -92,6 +94,43 @@ class CAMPPlusEmbedding(Model):
             frames = frames[torch.tensor(inverse, device=frames.device)]
         return self.campplus.pool(frames, weights)
 
+    def recording_frames(
+        self, waveform: torch.Tensor, block_s: float = 10.0, margin_s: float = 1.0
+    ) -> torch.Tensor:
+        """CAM++ frame features (channels, frames at 50 Hz) of a whole recording ``waveform`` (1, samples).
+
+        Computed once, in ``block_s`` blocks with ``margin_s`` of context on each side that is thrown away,
+        so every frame sees about the same context as inside pyannote's 10 s chunks (the network's
+        context-aware masking averages over its whole input) and memory stays flat on long calls. Fbank
+        means are removed over a sliding 10 s window, as per-chunk normalisation would.
+        """
+        fbank = kaldi.fbank(
+            waveform,
+            num_mel_bins=self.hparams.num_mel_bins,
+            sample_frequency=self.hparams.sample_rate,
+            dither=0.0,
+        )  # (frames at 100 Hz, mel)
+        span = 1001  # 10 s of fbank frames, odd so the window is centred
+        mean = torch.nn.functional.avg_pool1d(
+            fbank.T[None], kernel_size=span, stride=1, padding=span // 2, count_include_pad=False
+        )[0].T
+        features = fbank - mean[: fbank.shape[0]]
+        block, margin = 2 * round(block_s * 50), 2 * round(margin_s * 50)  # even: the TDNN halves the rate
+        outputs = []
+        for start in range(0, features.shape[0], block):
+            lo = max(0, start - margin)
+            hi = min(features.shape[0], start + block + margin)
+            frames = self.campplus.frames(features[lo:hi][None])[0]  # (channels, ceil((hi - lo) / 2))
+            first = (start - lo) // 2
+            outputs.append(frames[:, first : first + block // 2])
+        return torch.cat(outputs, dim=1)
+
+    def pool_frames(self, frames: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        """Embeddings (batch, speakers, dim) of frames (batch, channels, n), weights (batch, speakers, m)."""
+        stats = self.campplus.stats(frames, weights=weights)  # (batch, speakers, 2 * channels)
+        batch, speakers, dim = stats.shape
+        return self.campplus.dense(stats.reshape(batch * speakers, dim)).reshape(batch, speakers, -1)
+
 
 class _UnusedPLDA(PLDA):
     """Stands in for the PLDA that pyannote 4.0.7's ``SpeakerDiarization.__init__`` always loads.
@@ -130,10 +169,14 @@ class OfflineSpeakerDiarization(SpeakerDiarization):
         embedding_exclude_overlap: bool = True,
         embedding_batch_size: int = 32,
         segmentation_batch_size: int = 32,
+        embedding_context: str = "recording",
         der_variant: dict | None = None,
         token: str | None = None,
         cache_dir: str | Path | None = None,
     ) -> None:
+        if embedding_context not in ("recording", "chunk"):
+            raise ValueError(f"embedding_context must be 'recording' or 'chunk', not {embedding_context!r}")
+        self.embedding_context = embedding_context
         if plda is None and clustering == "VBxClustering":
             raise ValueError("VBxClustering needs a PLDA; this offline pipeline uses AgglomerativeClustering")
         super().__init__(
@@ -152,3 +195,75 @@ class OfflineSpeakerDiarization(SpeakerDiarization):
         # pyannote finds the shortest input the embedding model accepts by trial and error on random
         # audio (seconds of CPU at every load). For Kaldi fbank it is one 25 ms frame: 400 samples at 16 kHz.
         self._embedding.__dict__["min_num_samples"] = int(0.025 * self._embedding.sample_rate)
+
+    def get_embeddings(
+        self,
+        file: Any,
+        binary_segmentations: Any,
+        exclude_overlap: bool = False,
+        hook: Any = None,
+    ) -> np.ndarray:
+        """One embedding per (chunk, local speaker), as pyannote's, but from CAM++ frames computed once.
+
+        pyannote embeds each 10 s chunk separately; with chunks every ``segmentation_step`` x 10 s (1 s by
+        default) every second of audio goes through the network ten times. With ``embedding_context:
+        recording`` the network runs once over the recording (``CAMPPlusEmbedding.recording_frames``) and
+        each chunk's speakers are pooled from the frames under that chunk, with the same masks pyannote
+        would use. ``chunk`` keeps pyannote's own method.
+        """
+        model = self._embedding.model_
+        if self.embedding_context == "chunk" or not isinstance(model, CAMPPlusEmbedding):
+            return super().get_embeddings(
+                file, binary_segmentations, exclude_overlap=exclude_overlap, hook=hook
+            )
+        if self.training and "embeddings" in file.get("training_cache/embeddings", {}):
+            return file["training_cache/embeddings"]["embeddings"]
+
+        window = binary_segmentations.sliding_window
+        num_chunks, num_frames, num_speakers = binary_segmentations.data.shape
+        masks = np.nan_to_num(binary_segmentations.data, nan=0.0).astype(np.float32)
+        if exclude_overlap:
+            # same rule as pyannote: drop overlapped frames unless too little clean speech would remain
+            min_frames = math.ceil(num_frames * self._embedding.min_num_samples / (window.duration * 16000))
+            clean = masks * (masks.sum(axis=2, keepdims=True) < 2)
+            use_clean = clean.sum(axis=1, keepdims=True) > min_frames
+            masks = np.where(use_clean, clean, masks)
+
+        waveform, _ = self._audio(file)
+        with torch.inference_mode():
+            frames = model.recording_frames(waveform.float())
+            rate = 50.0  # CAM++ frames per second
+            per_chunk = int(round(window.duration * rate))
+            embeddings = np.zeros((num_chunks, num_speakers, model.dimension), dtype=np.float32)
+            if hook is not None:
+                hook("embeddings", None, total=1, completed=0)
+            for lo in range(0, num_chunks, 64):
+                hi = min(num_chunks, lo + 64)
+                batch_frames, batch_weights = [], []
+                for c in range(lo, hi):
+                    first = int(round(window[c].start * rate))
+                    chunk = frames[:, first : first + per_chunk]
+                    weights = torch.from_numpy(masks[c].T)  # (speakers, num_frames)
+                    if chunk.shape[1] < per_chunk:  # recording ends inside this chunk: keep what is there
+                        keep = max(1, round(num_frames * chunk.shape[1] / per_chunk))
+                        weights = weights[:, :keep]
+                    batch_frames.append(chunk)
+                    batch_weights.append(weights)
+                if (
+                    len({f.shape[1] for f in batch_frames}) > 1
+                    or len({w.shape[1] for w in batch_weights}) > 1
+                ):
+                    pooled = [
+                        model.pool_frames(f[None], w[None])[0]
+                        for f, w in zip(batch_frames, batch_weights, strict=True)
+                    ]
+                    embeddings[lo:hi] = torch.stack(pooled).numpy()
+                else:
+                    embeddings[lo:hi] = model.pool_frames(
+                        torch.stack(batch_frames), torch.stack(batch_weights)
+                    ).numpy()
+            if hook is not None:
+                hook("embeddings", embeddings, total=1, completed=1)
+        if self.training:
+            file["training_cache/embeddings"] = {"embeddings": embeddings}
+        return embeddings
