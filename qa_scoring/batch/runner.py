@@ -230,7 +230,7 @@ def run_local(
 
     try:
         if workers == 1:
-            init_worker(settings, threads=0, load=True)
+            init_worker(settings, threads=max(0, settings.asr_threads), load=True)
             queue = list(call_ids)
             while queue:
                 call_id = queue.pop(0)
