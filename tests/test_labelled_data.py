@@ -32,7 +32,7 @@ def spec() -> dict[str, str]:
 def test_labelled_calls_are_consistent(spec: dict[str, str]) -> None:
     report = check_labelled.check_dir(DATA_DIR, spec)
     assert report.ok, "\n".join(report.problems)
-    assert report.calls >= 60
+    assert report.calls >= 140
 
 
 def test_every_behaviour_is_balanced(spec: dict[str, str]) -> None:
