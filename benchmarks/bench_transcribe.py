@@ -82,7 +82,11 @@ def child(mode: str, path: Path, model: str, beam: int, threads: int, language: 
         t1 = time.perf_counter()
         transcript = pipeline.transcribe_file(path)
         text = " ".join(t.text for t in transcript.turns)
-        extra = {"diarisation": transcript.diarisation.get("method"), "roles": transcript.roles}
+        extra = {
+            "diarisation": transcript.diarisation.get("method"),
+            "roles": transcript.roles,
+            "stages_s": {k: round(v, 2) for k, v in pipeline.last_timings.items()},
+        }
     elapsed = time.perf_counter() - t1
     return {
         "mode": mode,
@@ -156,7 +160,9 @@ def main() -> None:
                 f"{r['peak_rss_mb']:8.0f} {r['load_s']:6.1f}"
             )
         ratio = pair["pipeline"]["process_s"] / pair["bare"]["process_s"]
-        print(f"{'':42} pipeline/bare time ratio {ratio:.2f}")
+        stages = pair["pipeline"].get("stages_s", {})
+        without = (pair["pipeline"]["process_s"] - stages.get("diarise", 0.0)) / pair["bare"]["process_s"]
+        print(f"{'':42} pipeline/bare {ratio:.2f}; without pyannote {without:.2f}; stages {stages}")
         results.append(
             {
                 "file": path.name,

@@ -8,6 +8,7 @@ centre recording in stereo never pays for it.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import numpy as np
 
 from qa_scoring import __version__
 from qa_scoring.config import Settings, get_settings
-from qa_scoring.transcribe.asr import Recogniser
+from qa_scoring.transcribe.asr import AsrResult, Recogniser
 from qa_scoring.transcribe.assign import (
     LabelledWord,
     assign_words,
@@ -69,6 +70,8 @@ class SpeechPipeline:
         self.settings = settings
         self.recogniser = recogniser
         self._diariser: Any = None
+        # Seconds per stage of the last call (decode, asr, diarise, assemble): for benchmarks and batch logs.
+        self.last_timings: dict[str, float] = {}
 
     @classmethod
     def load(cls, settings: Settings | None = None) -> SpeechPipeline:
@@ -86,12 +89,15 @@ class SpeechPipeline:
     def transcribe_file(self, path: str | Path, call_id: str | None = None) -> Transcript:
         """Transcribe one recording. Raises :class:`AudioError` (file + reason) for unusable input."""
         path = Path(path)
+        self.last_timings = {"asr": 0.0, "diarise": 0.0}
+        started = time.perf_counter()
         audio = load_audio(
             path,
             max_duration=self.settings.max_duration_s,
             max_bytes=int(self.settings.max_file_mb * 1e6),
         )
         layout = detect_layout(audio)
+        self.last_timings["decode"] = time.perf_counter() - started
         if layout.by_channel:
             labelled, segments, diarisation = self._by_channel(audio)
         else:
@@ -100,6 +106,7 @@ class SpeechPipeline:
         diarisation["layout"] = layout.note
         if not labelled:
             raise AudioError(path, "no speech recognised")
+        assembling = time.perf_counter()
         turns = build_turns(labelled)
         overlaps = find_overlaps(segments)
         mark_overlaps(turns, overlaps)
@@ -110,6 +117,7 @@ class SpeechPipeline:
             split_names(self.settings.organisation_names),
         )
         apply_roles(turns, decision)
+        self.last_timings["assemble"] = time.perf_counter() - assembling
         return Transcript(
             call_id=call_id or path.stem,
             turns=turns,
@@ -129,7 +137,7 @@ class SpeechPipeline:
         labelled: list[LabelledWord] = []
         dropped = 0
         for c, label in enumerate(CHANNEL_LABELS):
-            result = self.recogniser(apply_mask(audio.channels[c], masks[c]))
+            result = self._recognise(apply_mask(audio.channels[c], masks[c]))
             kept = keep_dominant_words(result.words, c, levels, BLEED_MARGIN_DB)
             dropped += len(result.words) - len(kept)
             labelled.extend((w, label) for w in kept)
@@ -145,13 +153,16 @@ class SpeechPipeline:
     def _single_signal(
         self, signal: np.ndarray
     ) -> tuple[list[LabelledWord], list[SpeechSegment], dict[str, Any]]:
-        result = self.recogniser(signal)
+        result = self._recognise(signal)
         if not result.words:
             return [], [], {"method": "single"}
         if self.settings.num_speakers == 1:
             labelled = [(w, "SPEAKER_00") for w in result.words]
             return labelled, segments_from_words(labelled), {"method": "single", "speakers": ["SPEAKER_00"]}
-        segments = list(self.diariser(signal, SAMPLE_RATE, num_speakers=self.settings.num_speakers or None))
+        diariser = self.diariser  # loading (first mono call only) is not diarisation time
+        started = time.perf_counter()
+        segments = list(diariser(signal, SAMPLE_RATE, num_speakers=self.settings.num_speakers or None))
+        self.last_timings["diarise"] += time.perf_counter() - started
         labelled = assign_words(result.words, segments)
         speakers = sorted({s for _, s in labelled})
         diarisation = {
@@ -160,6 +171,12 @@ class SpeechPipeline:
             "speakers": speakers,
         }
         return labelled, segments, diarisation
+
+    def _recognise(self, signal: np.ndarray) -> AsrResult:
+        started = time.perf_counter()
+        result = self.recogniser(signal)
+        self.last_timings["asr"] += time.perf_counter() - started
+        return result
 
     def _models(self, diarisation: dict[str, Any]) -> dict[str, Any]:
         import faster_whisper
