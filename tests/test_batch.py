@@ -16,6 +16,7 @@ from qa_scoring.export import ExportFilter, export
 from qa_scoring.store.db import session_factory
 from qa_scoring.store.models import (
     AuditEntry,
+    BatchRun,
     Call,
     CriterionDecision,
     Job,
@@ -186,3 +187,18 @@ def test_transient_failure_is_retried_a_bounded_number_of_times(sqlite_url: str,
         assert (job.state, job.attempts) == ("failed", 2)
         assert s.scalars(select(Call)).one().status == "failed"
         assert s.scalar(select(func.count(Transcript.id))) == 0
+
+
+def test_pool_whose_workers_cannot_start_stops_with_a_clear_error(sqlite_url: str, tmp_path: Path) -> None:
+    """Workers that die while loading models must not spin forever or drop calls: the run fails
+    with a message, and every call stays pending for the next run."""
+    import pytest
+
+    calls = short_calls(tmp_path / "in", 2, seconds=4.0)
+    settings = batch_settings(tmp_path, sqlite_url, asr_model="no-such-model", **LIMITS)
+    with pytest.raises(RuntimeError, match="died before finishing any call"):
+        run_batch(settings, BatchOptions(paths=[str(tmp_path / "in")], workers=2, progress=False))
+    with session_factory(sqlite_url)() as s:
+        assert [j.state for j in s.scalars(select(Job))] == ["pending"] * len(calls)
+        assert s.scalars(select(BatchRun.status)).all() == ["failed"]
+        assert {c.status for c in s.scalars(select(Call))} == {"pending"}

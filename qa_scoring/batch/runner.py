@@ -264,6 +264,7 @@ def _pool_round(
     )
     futures: dict[Future[Outcome], int] = {}
     rubrics = options.rubrics or None
+    unsettled = set(call_ids)  # calls of this round with no final outcome yet
     progress = 0
     try:
         for call_id in call_ids:
@@ -272,22 +273,25 @@ def _pool_round(
             finished, _ = wait(futures, return_when=FIRST_COMPLETED)
             for future in finished:
                 call_id = futures.pop(future)
+                outcome = future.result()  # BrokenProcessPool if a worker died
                 progress += 1
-                if settle(future.result()):
+                if settle(outcome):
                     futures[pool.submit(process_call, call_id, run_id, rubrics)] = call_id
+                else:
+                    unsettled.discard(call_id)
     except BrokenProcessPool:
         # A worker was killed (out of memory, or by hand): free its jobs and go on with a new pool.
-        leftover = sorted(set(futures.values()))
         pool.shutdown(wait=False, cancel_futures=True)
         with factory.begin() as session:
-            retry = _orphaned(session, run_id, settings)
-        if progress == 0 and len(retry) == len(call_ids):
-            # Nothing finished and nothing was even running: the workers die while starting
-            # (model loading), and a new pool would die the same way.
+            retry = set(_orphaned(session, run_id, settings))
+        if progress == 0:
+            # Not one call came back: the workers die while starting (model loading), and a new
+            # pool would die the same way. Their jobs stay pending for the next run.
             raise RuntimeError(
-                "batch worker processes died before finishing any call; run with --workers 1 to see why"
+                "batch worker processes died before finishing any call (see the worker errors above, "
+                "or run with --workers 1)"
             ) from None
-        return sorted(set(leftover) & set(retry))
+        return sorted(unsettled & retry)
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
         raise

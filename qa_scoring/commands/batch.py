@@ -85,7 +85,7 @@ def batch(
     )
     try:
         result = run_batch(settings, options, echo=lambda line: click.echo(line, err=True))
-    except (MetadataError, StoreError) as exc:
+    except (MetadataError, StoreError, RuntimeError, TimeoutError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(format_text(result.report))
     if report_path:
