@@ -1,12 +1,14 @@
-"""Behaviour detection: text normalisation, cue rules with negation and vetoes, the embedding model,
-speaker attribution, hold etiquette, and a real cross-validated measurement on the dev calls.
+"""Behaviour detection: text normalisation, cue rules with negation and vetoes, the static
+embeddings, speaker attribution, hold etiquette, and a real measurement on the dev calls.
 
-The unit sentences are written here, not taken from the dev set. The models are loaded and the
-calls featurised once per session (the expensive part); the cross-validated measurement is real:
-every fold's classifiers are trained without its calls.
+The unit sentences are written here, not taken from the dev set. The classifiers are trained once
+per session on the project's own data/labelled calls - exactly what ships - and measured on the dev
+calls, which they never see (the primary, honest figure).
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,14 +20,14 @@ from qa_scoring.rubric.labelled import as_asr_style, load_dir
 from qa_scoring.transcript import Transcript
 from tests.conftest import shared_path
 
-# Measured 5-fold grouped CV on dev (dev calls only; macro-F1 0.896 written) gives the figures in
-# the report; the floors sit a little below so noise from new training calls does not flake.
-MACRO_F1_FLOOR = 0.86
+# Trained on data/labelled, tested on dev: measured macro-F1 0.908 written, 0.906 ASR-style. The
+# floor sits a little below so that new training calls cannot flake it, yet a real regression fails.
+MACRO_F1_FLOOR = 0.88
 ASR_DROP_MAX = 0.05
 
 
 def flags(sentence: str) -> dict[str, float]:
-    return rules.turn_flags(rules.parse([text.canonical(sentence)])[0])
+    return rules.turn_flags(text.canonical(sentence))
 
 
 # ----------------------------------------------------------------------------- text
@@ -105,39 +107,49 @@ def test_greeting_needs_politeness_and_a_name() -> None:
     assert flags("hello")["greeting_full"] == 0.0
 
 
+def test_negation_window_stops_at_a_clause_break() -> None:
+    assert rules.negated("we can't send a refund", len("we can't send a "))
+    assert not rules.negated(
+        "i can't find it but i've sent a refund", len("i can't find it but i've sent a ")
+    )
+    assert flags("I won't be refunding that.")["resolution"] == 0.0
+    assert flags("That wasn't fair, so I've refunded the fee.")["resolution"] == 1.0
+
+
 # ----------------------------------------------------------------------------- embeddings
 
 
 @pytest.fixture(scope="session")
 def embedder():
-    from qa_scoring.rubric.embed import get_embedder
+    from qa_scoring.rubric import measure
 
-    return get_embedder()
+    return measure.training_embedder()
 
 
-def test_embeddings_rank_paraphrases_above_unrelated(embedder) -> None:
+def test_static_embeddings_rank_paraphrases_above_unrelated(embedder) -> None:
     v = embedder.encode(
         [
-            "I'm terribly sorry about the delay to your order.",
-            "Apologies that your parcel is running late.",
-            "Can you confirm your date of birth for security?",
-            "The football was great on Saturday.",
+            "i'm terribly sorry about the delay to your order",
+            "apologies that your parcel is running late",
+            "can you confirm your date of birth for security",
+            "the football was great on saturday",
+            "",
         ]
     )
-    assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-4)
+    assert np.allclose(np.linalg.norm(v[:4], axis=1), 1.0, atol=1e-4) and not v[4].any()
     sims = v @ v.T
     assert sims[0, 1] > sims[0, 2] and sims[0, 1] > sims[0, 3]
-    assert sims[2, 0] < 0.5
 
 
-def test_quantised_model_stays_close_to_float(embedder) -> None:
+def test_static_table_rows_are_the_models_own_outputs(embedder) -> None:
+    """A row of the distilled table is MiniLM's pooled output for that word piece alone."""
     from qa_scoring.rubric.embed import Embedder
 
-    float_model = Embedder(embedder.folder, quantize=False)
-    sentences = ["leave it with me and I'll ring you back on Friday", "is there anything else I can do"]
-    cos = np.sum(float_model.encode(sentences) * embedder.encode(sentences), axis=1)
-    # measured 0.89-0.91 on these two: int8 moves the vectors, so training and scoring share it
-    assert (cos > 0.85).all()
+    model = Embedder(quantize=False)
+    piece = embedder.tokenizer.token_to_id("money")
+    assert piece is not None
+    direct = model.encode(["money"])[0]
+    assert float(direct @ embedder.table[piece]) > 0.99
 
 
 # ----------------------------------------------------------------------------- data and models
@@ -149,27 +161,29 @@ def dev_calls():
 
 
 @pytest.fixture(scope="session")
-def dev_items(dev_calls, embedder):
+def trained(embedder):
+    """The shipped recipe: classifiers trained on data/labelled only (the dev calls stay unseen)."""
     from qa_scoring.rubric import measure
 
-    return measure.featurise(dev_calls, embedder)
+    items = measure.featurise(load_dir(Path(__file__).parents[1] / "data" / "labelled"), embedder)
+    return measure.fit(items)
 
 
 @pytest.fixture(scope="session")
-def detector(dev_items, embedder) -> BehaviourDetector:
-    """Trained on the dev calls (already featurised for the CV test) to keep the suite fast; the
-    attribution tests below use sentences written here, not dev sentences."""
+def detector(trained, embedder) -> BehaviourDetector:
+    return BehaviourDetector(trained, embedder)
+
+
+def _dev_scores(trained, embedder, calls) -> dict:
     from qa_scoring.rubric import measure
 
-    return BehaviourDetector(measure.fit(dev_items), embedder)
+    preds = measure.predict(trained, measure.featurise(calls, embedder))
+    return measure.scores([c.labels for c in calls], preds)
 
 
 @pytest.fixture(scope="session")
-def cv_written(dev_items):
-    from qa_scoring.rubric import measure
-
-    preds = measure.cross_validate(dev_items, folds=5)
-    return measure.scores([i.call.labels for i in dev_items], preds)
+def dev_written(trained, embedder, dev_calls) -> dict:
+    return _dev_scores(trained, embedder, dev_calls)
 
 
 def _call(turns: list[tuple[str, str]], timed: bool = False) -> Transcript:
@@ -260,14 +274,25 @@ def test_hold_etiquette_from_a_long_silence_in_a_timed_call(detector) -> None:
     assert not detector.detect(_call(no_hold, timed=True))["hold_etiquette"].present
 
 
-def test_cross_validated_macro_f1_on_dev(cv_written) -> None:
-    assert cv_written["macro_f1"] >= MACRO_F1_FLOOR, cv_written
+def test_unseen_dev_calls_macro_f1(dev_written) -> None:
+    assert dev_written["macro_f1"] >= MACRO_F1_FLOOR, dev_written
 
 
-def test_asr_style_costs_at_most_five_points(dev_calls, embedder, cv_written) -> None:
-    from qa_scoring.rubric import measure
+def test_asr_style_costs_at_most_five_points(trained, embedder, dev_calls, dev_written) -> None:
+    asr = _dev_scores(trained, embedder, [as_asr_style(c) for c in dev_calls])
+    assert dev_written["macro_f1"] - asr["macro_f1"] <= ASR_DROP_MAX, (
+        dev_written["macro_f1"],
+        asr["macro_f1"],
+    )
 
-    asr_items = measure.featurise([as_asr_style(c) for c in dev_calls], embedder)
-    preds = measure.cross_validate(asr_items, folds=5)
-    asr = measure.scores([c.labels for c in dev_calls], preds)
-    assert cv_written["macro_f1"] - asr["macro_f1"] <= ASR_DROP_MAX, (cv_written["macro_f1"], asr["macro_f1"])
+
+def test_saved_model_loads_and_scores_the_same(trained, embedder, dev_calls, tmp_path) -> None:
+    """What `qa-scoring train` writes is what `BehaviourDetector.load` reads back, bit for bit in effect."""
+    folder = tmp_path / "behaviours"
+    trained.save(folder)
+    embedder.save(folder)
+    loaded = BehaviourDetector.load(Settings(models_dir=tmp_path))
+    fresh = BehaviourDetector(trained, embedder)
+    for call in dev_calls[:3]:
+        a, b = loaded.detect(call.transcript), fresh.detect(call.transcript)
+        assert {k: v.present for k, v in a.items()} == {k: v.present for k, v in b.items()}

@@ -1,8 +1,10 @@
 """``qa-scoring eval LABELLED_DIR``: per-behaviour precision, recall, F1 and kappa against gold labels.
 
-By default the measured calls are cross-validated (grouped by call) with ``--train-dir`` calls added
-to every fold's training set, so the figure is for calls the classifiers never saw. ``--model``
-instead scores them with the installed model (only honest if it was not trained on them).
+The figure must be for calls the classifiers never saw. So by default: when the installed model was
+not trained on any of the measured calls (compared by file hash), they are scored with it as they
+are - exactly what a user gets. When it was (or ``--cv`` is given, or no model is installed), the
+calls are cross-validated instead (grouped by call), with ``--train-dir`` calls added to every
+fold's training set.
 """
 
 from __future__ import annotations
@@ -20,21 +22,21 @@ import click
     "train_dirs",
     multiple=True,
     type=click.Path(path_type=Path),
-    help="Extra labelled calls added to every fold's training set (repeatable).",
+    help="With cross-validation: labelled calls added to every fold's training set (repeatable).",
 )
 @click.option("--folds", default=5, show_default=True, help="Cross-validation folds (grouped by call).")
-@click.option("--model", "use_model", is_flag=True, help="Score with the installed trained model, no CV.")
+@click.option("--cv", "force_cv", is_flag=True, help="Cross-validate even if the installed model is usable.")
 @click.option("--asr-style", is_flag=True, help="Convert the calls to raw lower-case ASR-style text first.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def eval_command(
     labelled_dir: Path,
     train_dirs: tuple[Path, ...],
     folds: int,
-    use_model: bool,
+    force_cv: bool,
     asr_style: bool,
     as_json: bool,
 ) -> None:
-    """Measure behaviour detection against labelled calls."""
+    """Measure behaviour detection against labelled calls the classifiers were not trained on."""
     from qa_scoring.rubric import measure as ev
     from qa_scoring.rubric.detector import BehaviourDetector, ModelMissingError
     from qa_scoring.rubric.labelled import LabelledDataError, as_asr_style, load_dir
@@ -44,20 +46,26 @@ def eval_command(
         extra = [c for d in train_dirs for c in load_dir(d)]
     except LabelledDataError as exc:
         raise click.ClickException(str(exc)) from None
-    if asr_style:
-        calls = [as_asr_style(c) for c in calls]
-    items = ev.featurise(calls)
-    if use_model:
+    detector = None
+    if not force_cv and not train_dirs:
         try:
             detector = BehaviourDetector.load()
-        except ModelMissingError as exc:
-            raise click.ClickException(str(exc)) from None
-        preds = ev.predict(detector.models, items)
-        mode = f"installed model {detector.version}"
+        except ModelMissingError:
+            detector = None
+    if detector is not None:
+        trained_on = set(detector.models.meta.get("files", {}).values())
+        if any(c.sha256 in trained_on for c in calls):
+            detector = None  # scoring its own training calls would flatter it: cross-validate instead
+    if asr_style:
+        calls = [as_asr_style(c) for c in calls]
+    if detector is not None:
+        preds = ev.predict(detector.models, ev.featurise(calls, detector.embedder))
+        mode = f"installed model {detector.version} (not trained on these calls)"
     else:
         if folds < 2 or folds > len(calls):
             raise click.ClickException(f"--folds must be between 2 and the number of calls ({len(calls)})")
-        preds = ev.cross_validate(items, ev.featurise(extra), folds)
+        embedder = ev.training_embedder()
+        preds = ev.cross_validate(ev.featurise(calls, embedder), ev.featurise(extra, embedder), folds)
         mode = f"{folds}-fold cross-validation grouped by call" + (
             f", +{len(extra)} training calls" if extra else ""
         )

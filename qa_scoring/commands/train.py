@@ -30,11 +30,13 @@ def train(labelled_dirs: tuple[Path, ...], out_dir: Path | None) -> None:
         calls = [c for d in labelled_dirs for c in load_dir(d)]
     except LabelledDataError as exc:
         raise click.ClickException(str(exc)) from None
-    items = ev.featurise(calls)
+    embedder = ev.training_embedder()
+    items = ev.featurise(calls, embedder)
     meta = ev.training_metadata(items, [str(d) for d in labelled_dirs])
     models = ev.fit(items, meta)
     folder = out_dir or models_folder()
     models.save(folder)
+    embedder.save(folder)
     click.echo(
         f"trained on {len(calls)} calls ({meta['counts']['turns']} turns) -> {folder} [{meta['version']}]"
     )

@@ -1,6 +1,7 @@
 """Per-behaviour turn classifiers, their call-level thresholds, and how they are stored.
 
-One logistic regression per behaviour scores the turns of the behaviour's speaker; the call shows
+One logistic regression per behaviour scores the turns of the behaviour's speaker, from the dense
+turn row (``features``) and the turn's word n-grams (``ngrams``); the call shows
 the behaviour when its best turn clears a threshold. The threshold is chosen on out-of-fold turn
 scores of the *training* calls only (grouped by call), so evaluation never tunes on its test fold.
 Some behaviours have a necessary lexical cue (a thanks needs a thanks word; an apology needs an
@@ -9,6 +10,7 @@ stronger than embeddings. Hold etiquette is structural (ask before a hold, thank
 is decided in ``detector`` from the rules, not learned.
 
 Stored as plain arrays (``.npz``) plus JSON: no pickle, so loading a model file runs no code.
+liblinear is used because it fits these small, partly sparse problems in well under a second.
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 
 from qa_scoring.rubric import features as feats
+from qa_scoring.rubric.ngrams import NgramVocabulary
 from qa_scoring.rubric.spec import BEHAVIOUR_IDS, WHO
 
 SEED = 13
@@ -37,17 +41,22 @@ LEARNED: tuple[str, ...] = tuple(b for b in BEHAVIOUR_IDS if b not in STRUCTURAL
 class TurnData:
     """Stacked turn rows of many calls, with what the classifiers need to train and decide."""
 
-    x: np.ndarray
+    x: sp.csr_matrix
     roles: np.ndarray
     call: np.ndarray  # call index per row
     gates: dict[str, np.ndarray]
     tags: list[set[str]]
 
     @classmethod
-    def build(cls, calls: list[feats.CallFeatures], tags: list[list[set[str]]] | None = None) -> TurnData:
+    def build(
+        cls,
+        calls: list[feats.CallFeatures],
+        vocab: NgramVocabulary,
+        tags: list[list[set[str]]] | None = None,
+    ) -> TurnData:
         xs, roles, call_idx, all_tags = [], [], [], []
         for k, cf in enumerate(calls):
-            xs.append(cf.matrix())
+            xs.append(sp.hstack([sp.csr_matrix(cf.matrix()), vocab.transform(cf.canonical)]))
             roles += cf.roles
             call_idx += [k] * len(cf.roles)
             all_tags += tags[k] if tags is not None else [set()] * len(cf.roles)
@@ -55,7 +64,7 @@ class TurnData:
             b: np.concatenate([cf.flags[:, feats.rules.RULE_NAMES.index(g)] for cf in calls]) > 0
             for b, g in GATES.items()
         }
-        return cls(np.vstack(xs), np.array(roles), np.array(call_idx), gates, all_tags)
+        return cls(sp.vstack(xs).tocsr(), np.array(roles), np.array(call_idx), gates, all_tags)
 
 
 @dataclass
@@ -63,13 +72,14 @@ class BehaviourModels:
     coef: dict[str, np.ndarray]
     intercept: dict[str, float]
     threshold: dict[str, float]
+    vocab: NgramVocabulary
     meta: dict = field(default_factory=dict)
 
     def turn_scores(self, data: TurnData) -> dict[str, np.ndarray]:
         """Probability per turn row for each learned behaviour; 0 for the wrong speaker or a closed gate."""
         out = {}
         for b in LEARNED:
-            z = data.x @ self.coef[b] + self.intercept[b]
+            z = np.asarray(data.x @ self.coef[b]).ravel() + self.intercept[b]
             p = 1.0 / (1.0 + np.exp(-z))
             p = np.where(data.roles == WHO[b], p, 0.0)
             if b in GATES:
@@ -83,7 +93,9 @@ class BehaviourModels:
             folder / "weights.npz",
             **{f"coef_{b}": self.coef[b] for b in LEARNED},
             **{f"intercept_{b}": np.array([self.intercept[b]]) for b in LEARNED},
+            idf=self.vocab.idf,
         )
+        (folder / "ngrams.json").write_text(json.dumps(self.vocab.terms), encoding="utf-8")
         (folder / "thresholds.json").write_text(
             json.dumps(self.threshold, indent=2, sort_keys=True), encoding="utf-8"
         )
@@ -101,10 +113,12 @@ class BehaviourModels:
             )
         weights = np.load(folder / "weights.npz")
         thresholds = json.loads((folder / "thresholds.json").read_text(encoding="utf-8"))
+        terms = json.loads((folder / "ngrams.json").read_text(encoding="utf-8"))
         return cls(
             {b: weights[f"coef_{b}"] for b in LEARNED},
             {b: float(weights[f"intercept_{b}"][0]) for b in LEARNED},
             {b: float(thresholds[b]) for b in LEARNED},
+            NgramVocabulary(terms, weights["idf"]),
             meta,
         )
 
@@ -115,10 +129,12 @@ def call_max(scores: np.ndarray, call: np.ndarray, n_calls: int) -> np.ndarray:
     return out
 
 
-def _fit_one(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
+def _fit_one(x: sp.csr_matrix, y: np.ndarray) -> tuple[np.ndarray, float]:
     if y.all() or not y.any():  # degenerate fold: a constant model
         return np.zeros(x.shape[1]), (8.0 if y.all() else -8.0)
-    model = LogisticRegression(C=C, class_weight="balanced", max_iter=3000, random_state=SEED)
+    model = LogisticRegression(
+        C=C, class_weight="balanced", solver="liblinear", max_iter=500, random_state=SEED
+    )
     model.fit(x, y)
     return model.coef_[0].astype(np.float64), float(model.intercept_[0])
 
@@ -148,8 +164,13 @@ def best_threshold(scores: np.ndarray, truth: np.ndarray) -> float:
     return float(best_t)
 
 
-def train(data: TurnData, labels: list[dict[str, bool]], meta: dict | None = None) -> BehaviourModels:
-    """Fit the classifiers on every row, with thresholds from inner grouped cross-validation."""
+def train(
+    data: TurnData, labels: list[dict[str, bool]], vocab: NgramVocabulary, meta: dict | None = None
+) -> BehaviourModels:
+    """Fit the classifiers on every row, with thresholds from inner grouped cross-validation.
+
+    ``data`` must have been built with ``vocab`` (fitted on the same training calls' turns).
+    """
     n_calls = len(labels)
     all_rows = np.ones(len(data.roles), dtype=bool)
     oof = {b: np.zeros(len(data.roles)) for b in LEARNED}
@@ -159,7 +180,7 @@ def train(data: TurnData, labels: list[dict[str, bool]], meta: dict | None = Non
             rows = np.zeros(len(data.roles), dtype=bool)
             rows[train_idx] = True
             coef, intercept = _fit_weights(data, rows)
-            fold = BehaviourModels(coef, intercept, {})
+            fold = BehaviourModels(coef, intercept, {}, vocab)
             scores = fold.turn_scores(data)
             for b in LEARNED:
                 oof[b][test_idx] = scores[b][test_idx]
@@ -168,4 +189,4 @@ def train(data: TurnData, labels: list[dict[str, bool]], meta: dict | None = Non
     for b in LEARNED:
         truth = np.array([lab[b] for lab in labels])
         thresholds[b] = best_threshold(call_max(oof[b], data.call, n_calls), truth) if folds >= 2 else 0.5
-    return BehaviourModels(coef, intercept, thresholds, meta or {})
+    return BehaviourModels(coef, intercept, thresholds, vocab, meta or {})

@@ -1,8 +1,9 @@
 """BehaviourDetector: a transcript in, every behaviour of behaviours.yaml out, with evidence.
 
-Loads the trained classifiers (a build artefact of ``qa-scoring train``), the embedding model and
-spaCy once, then scores a call in one batched pass. Only the turns of the behaviour's ``who``
-speaker count, so a customer's "thanks" never makes the agent polite.
+Loads the trained classifiers and the distilled static embedding table (both build artefacts of
+``qa-scoring train``, in one folder) once, then scores a call in one pass with no neural network.
+Only the turns of the behaviour's ``who`` speaker count, so a customer's "thanks" never makes the
+agent polite.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ import numpy as np
 from qa_scoring.config import Settings, get_settings
 from qa_scoring.rubric import features as feats
 from qa_scoring.rubric.classifier import LEARNED, BehaviourModels, TurnData
-from qa_scoring.rubric.embed import Embedder, get_embedder
 from qa_scoring.rubric.spec import BEHAVIOUR_IDS, WHO
+from qa_scoring.rubric.static_embed import TABLE_FILE, StaticEmbedder
 from qa_scoring.scored_call import BehaviourResult, Evidence
 from qa_scoring.transcript import Transcript
 
@@ -72,7 +73,7 @@ def _confidence(p: float, t: float) -> float:
 class BehaviourDetector:
     """Detects every behaviour of behaviours.yaml in a transcript."""
 
-    def __init__(self, models: BehaviourModels, embedder: Embedder, folder: Path | None = None) -> None:
+    def __init__(self, models: BehaviourModels, embedder: StaticEmbedder, folder: Path | None = None) -> None:
         self.models = models
         self.embedder = embedder
         self.folder = folder
@@ -81,11 +82,18 @@ class BehaviourDetector:
     @classmethod
     def load(cls, settings: Settings | None = None) -> BehaviourDetector:
         folder = models_folder(settings)
-        if not (folder / "metadata.json").is_file():
+        if not (folder / "metadata.json").is_file() or not (folder / TABLE_FILE).is_file():
             raise ModelMissingError(
                 f"{folder}: no trained behaviour classifiers; run `qa-scoring train data/labelled`"
             )
-        return cls(BehaviourModels.load(folder), get_embedder(), folder)
+        try:
+            models = BehaviourModels.load(folder)
+        except (OSError, KeyError, ValueError) as exc:
+            raise ModelMissingError(
+                f"{folder}: behaviour classifiers unreadable or stale ({exc}); "
+                "run `qa-scoring train data/labelled`"
+            ) from None
+        return cls(models, StaticEmbedder.load(folder), folder)
 
     @property
     def models_info(self) -> dict:
@@ -93,7 +101,7 @@ class BehaviourDetector:
         return {
             "name": "qa-scoring behaviours",
             "version": self.version,
-            "embedding": "all-MiniLM-L6-v2",
+            "embedding": "all-MiniLM-L6-v2 (distilled static word-piece table)",
             "trained_on": self.models.meta.get("counts", {}),
         }
 
@@ -101,7 +109,7 @@ class BehaviourDetector:
         return feats.call_features(transcript, self.embedder)
 
     def turn_scores(self, cf: feats.CallFeatures) -> dict[str, np.ndarray]:
-        return self.models.turn_scores(TurnData.build([cf]))
+        return self.models.turn_scores(TurnData.build([cf], self.models.vocab))
 
     def detect(self, transcript: Transcript) -> dict[str, BehaviourResult]:
         if not transcript.turns:

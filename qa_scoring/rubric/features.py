@@ -2,8 +2,12 @@
 
 A behaviour is often only recognisable with its neighbours: an apology is a reply to a complaint,
 a thanks after a hold closes the hold, a "so you're saying..." restates what the customer just said.
-So each turn's row holds its own sentence embedding, the previous and next turns' embeddings, the
-rule cues of the turn and its neighbours, and where the turn sits in the call.
+So each turn's dense row holds its own sentence embedding, the previous and next turns' embeddings,
+the rule cues of the turn and its neighbours, and where the turn sits in the call. The classifier
+adds the turn's word n-grams (``ngrams``) as a sparse block.
+
+Nothing here depends on training except the embedder's table, so features are computed once per
+call and reused across cross-validation folds.
 """
 
 from __future__ import annotations
@@ -13,11 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from qa_scoring.rubric import rules, text
-from qa_scoring.rubric.embed import Embedder
+from qa_scoring.rubric.static_embed import StaticEmbedder
 from qa_scoring.transcript import Transcript
 
 # Feature layout version: bump when the row layout changes, so a stale trained model is refused.
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2
 # In timed transcripts, a gap this long between turns is treated as a hold (no marker is written).
 HOLD_GAP_SECONDS = 20.0
 _POSITION = (
@@ -89,15 +93,13 @@ def _position(transcript: Transcript, after_hold: list[bool], canonical: list[st
     return rows
 
 
-def call_features(transcript: Transcript, embedder: Embedder) -> CallFeatures:
+def call_features(transcript: Transcript, embedder: StaticEmbedder) -> CallFeatures:
     canonical = [text.canonical(t.text) for t in transcript.turns]
-    docs = rules.parse(canonical)
     flags = np.array(
-        [[f[name] for name in rules.RULE_NAMES] for f in (rules.turn_flags(d) for d in docs)],
+        [[f[name] for name in rules.RULE_NAMES] for f in (rules.turn_flags(c) for c in canonical)],
         dtype=np.float32,
-    ).reshape(len(docs), len(rules.RULE_NAMES))
-    # The model is uncased and punctuation-light text is what it sees at scoring time too.
-    emb = embedder.encode([c or "(silence)" for c in canonical])
+    ).reshape(len(canonical), len(rules.RULE_NAMES))
+    emb = embedder.encode(canonical)
     after_hold = resumes_after_hold(transcript)
     return CallFeatures(
         roles=[t.role for t in transcript.turns],

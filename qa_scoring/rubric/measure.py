@@ -15,12 +15,14 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.model_selection import GroupKFold
 
+from qa_scoring.config import Settings, get_settings
 from qa_scoring.rubric import features as feats
 from qa_scoring.rubric.classifier import BehaviourModels, TurnData, train
 from qa_scoring.rubric.detector import BehaviourDetector
-from qa_scoring.rubric.embed import Embedder, get_embedder
 from qa_scoring.rubric.labelled import LabelledCall
+from qa_scoring.rubric.ngrams import NgramVocabulary
 from qa_scoring.rubric.spec import BEHAVIOUR_IDS
+from qa_scoring.rubric.static_embed import StaticEmbedder, cached_table
 from qa_scoring.scored_call import BehaviourResult
 
 
@@ -30,20 +32,26 @@ class Featurised:
     features: feats.CallFeatures
 
 
-def featurise(calls: list[LabelledCall], embedder: Embedder | None = None) -> list[Featurised]:
-    embedder = embedder or get_embedder()
+def training_embedder(settings: Settings | None = None) -> StaticEmbedder:
+    """The static embedder distilled from the installed MiniLM (cached under ``<models_dir>/cache``)."""
+    table, tokenizer = cached_table((settings or get_settings()).models_dir / "cache")
+    return StaticEmbedder(table, tokenizer)
+
+
+def featurise(calls: list[LabelledCall], embedder: StaticEmbedder) -> list[Featurised]:
     return [Featurised(c, feats.call_features(c.transcript, embedder)) for c in calls]
 
 
 def fit(items: list[Featurised], meta: dict | None = None) -> BehaviourModels:
-    data = TurnData.build([f.features for f in items], [f.call.tags for f in items])
-    return train(data, [f.call.labels for f in items], meta)
+    vocab = NgramVocabulary.fit([c for f in items for c in f.features.canonical])
+    data = TurnData.build([f.features for f in items], vocab, [f.call.tags for f in items])
+    return train(data, [f.call.labels for f in items], vocab, meta)
 
 
 def predict(
-    models: BehaviourModels, items: list[Featurised], embedder: Embedder | None = None
+    models: BehaviourModels, items: list[Featurised], embedder: StaticEmbedder | None = None
 ) -> list[dict[str, BehaviourResult]]:
-    detector = BehaviourDetector(models, embedder or get_embedder())
+    detector = BehaviourDetector(models, embedder)  # type: ignore[arg-type]  # features are precomputed
     out = []
     for f in items:
         scores = detector.turn_scores(f.features)
@@ -102,7 +110,6 @@ def scores(truth: list[dict[str, bool]], preds: list[dict[str, BehaviourResult]]
 def training_metadata(items: list[Featurised], dirs: list[str]) -> dict:
     """What a trained model was built from, so a rebuilt one can be checked for sameness."""
     import sklearn
-    import spacy
     import torch
 
     from qa_scoring import __version__
@@ -126,10 +133,8 @@ def training_metadata(items: list[Featurised], dirs: list[str]) -> dict:
         "versions": {
             "qa_scoring": __version__,
             "scikit-learn": sklearn.__version__,
-            "spacy": spacy.__version__,
             "torch": torch.__version__,
             "python": platform.python_version(),
-            "spacy_model": feats.rules.SPACY_MODEL,
-            "embedding": "all-MiniLM-L6-v2",
+            "embedding": "all-MiniLM-L6-v2 distilled to a static word-piece table",
         },
     }

