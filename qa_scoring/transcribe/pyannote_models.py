@@ -110,11 +110,14 @@ class CAMPPlusEmbedding(Model):
             sample_frequency=self.hparams.sample_rate,
             dither=0.0,
         )  # (frames at 100 Hz, mel)
-        span = 1001  # 10 s of fbank frames, odd so the window is centred
-        mean = torch.nn.functional.avg_pool1d(
-            fbank.T[None], kernel_size=span, stride=1, padding=span // 2, count_include_pad=False
-        )[0].T
-        features = fbank - mean[: fbank.shape[0]]
+        # sliding 10 s mean from a cumulative sum: O(frames), whatever the length of the call
+        half = 500
+        count = fbank.shape[0]
+        csum = torch.cumsum(torch.nn.functional.pad(fbank.double(), (0, 0, 1, 0)), dim=0)
+        index = torch.arange(count)
+        lo, hi = (index - half).clamp(min=0), (index + half + 1).clamp(max=count)
+        mean = (csum[hi] - csum[lo]) / (hi - lo).unsqueeze(1)
+        features = (fbank - mean).float()
         block, margin = 2 * round(block_s * 50), 2 * round(margin_s * 50)  # even: the TDNN halves the rate
         outputs = []
         for start in range(0, features.shape[0], block):
