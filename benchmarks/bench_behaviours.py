@@ -4,9 +4,9 @@ A 10-minute call is simulated by stitching dev calls together until it holds abo
 (roughly 150 words a minute of two-party speech). Three timings, each the median of several runs
 after a warm-up, all with models already loaded:
 
-- rules only: canonical text + spaCy parse + cue rules (the baseline);
-- full detect: rules + MiniLM embedding of every turn in one batched pass + classifiers;
-- embedding only: the MiniLM pass alone, to show where the time goes.
+- rules only: canonical text + regex cue rules with the negation window (the baseline);
+- full detect: rules + static (distilled MiniLM) embedding of every turn + word n-grams + classifiers;
+- embedding only: the static embedding alone, to show where the time goes.
 
 Run: ``.venv/bin/python benchmarks/bench_behaviours.py`` (needs a trained model:
 ``qa-scoring train data/labelled``).
@@ -14,6 +14,7 @@ Run: ``.venv/bin/python benchmarks/bench_behaviours.py`` (needs a trained model:
 
 from __future__ import annotations
 
+import os
 import statistics
 import sys
 import time
@@ -60,9 +61,8 @@ def main() -> None:
     detector = BehaviourDetector.load()
 
     def rules_only() -> None:
-        docs = rules.parse([text.canonical(t.text) for t in call.turns])
-        for doc in docs:
-            rules.turn_flags(doc)
+        for t in call.turns:
+            rules.turn_flags(text.canonical(t.text))
 
     def embed_only() -> None:
         detector.embedder.encode([text.canonical(t.text) for t in call.turns])
@@ -70,7 +70,7 @@ def main() -> None:
     base = median_ms(rules_only)
     full = median_ms(lambda: detector.detect(call))
     emb = median_ms(embed_only)
-    print(f"call: {len(call.turns)} turns, {n_words} words (~10 minutes of speech)")
+    print(f"call: {len(call.turns)} turns, {n_words} words (~10 minutes of speech); load {os.getloadavg()}")
     print(f"rules only (baseline): {base:8.1f} ms/call")
     print(f"embedding only:        {emb:8.1f} ms/call")
     print(f"full detect:           {full:8.1f} ms/call  ({full / base:.1f}x the rules-only baseline)")

@@ -20,9 +20,9 @@ from qa_scoring.rubric.labelled import as_asr_style, load_dir
 from qa_scoring.transcript import Transcript
 from tests.conftest import shared_path
 
-# Trained on data/labelled, tested on dev: measured macro-F1 0.908 written, 0.906 ASR-style. The
+# Trained on data/labelled, tested on dev: measured macro-F1 0.920 written, 0.921 ASR-style. The
 # floor sits a little below so that new training calls cannot flake it, yet a real regression fails.
-MACRO_F1_FLOOR = 0.88
+MACRO_F1_FLOOR = 0.89
 ASR_DROP_MAX = 0.05
 
 

@@ -74,6 +74,21 @@ def cut_off(text: str) -> bool:
     return bool(_CUT_OFF.search(text.strip()))
 
 
+# Words a finished English sentence almost never ends on: a turn stopping on one was cut off. This is
+# how an interruption shows in ASR output, which has no dash.
+_DANGLING = frozenset(
+    "and but or so because the a an to of my your our their his her its i we they he she was were "
+    "is are been have had has if that with for from when which who it's i'm i've i'd we're they're "
+    "you're just really very".split()
+)
+
+
+def unfinished(canonical_text: str) -> bool:
+    """Whether a canonical (ASR-style) turn stops on a word no finished sentence ends on."""
+    words = canonical_text.split()
+    return bool(words) and words[-1] in _DANGLING
+
+
 def asr_style(text: str) -> str:
     """The text as raw speech recognition would give it: lower case, no punctuation, numbers as words.
 
