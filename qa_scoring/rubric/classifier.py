@@ -77,10 +77,13 @@ class BehaviourModels:
 
     def turn_scores(self, data: TurnData) -> dict[str, np.ndarray]:
         """Probability per turn row for each learned behaviour; 0 for the wrong speaker or a closed gate."""
+        if getattr(self, "_w", None) is None:  # all behaviours in one sparse-dense product
+            self._w = np.stack([self.coef[b] for b in LEARNED], axis=1)
+            self._b = np.array([self.intercept[b] for b in LEARNED])
+        z_all = np.asarray(data.x @ self._w) + self._b
         out = {}
-        for b in LEARNED:
-            z = np.asarray(data.x @ self.coef[b]).ravel() + self.intercept[b]
-            p = 1.0 / (1.0 + np.exp(-z))
+        for k, b in enumerate(LEARNED):
+            p = 1.0 / (1.0 + np.exp(-z_all[:, k]))
             p = np.where(data.roles == WHO[b], p, 0.0)
             if b in GATES:
                 p = np.where(data.gates[b], p, 0.0)

@@ -93,7 +93,9 @@ class BehaviourDetector:
                 f"{folder}: behaviour classifiers unreadable or stale ({exc}); "
                 "run `qa-scoring train data/labelled`"
             ) from None
-        return cls(models, StaticEmbedder.load(folder), folder)
+        embedder = StaticEmbedder.load(folder)
+        embedder.warm(models.vocab.terms)  # the training words: most words of any call
+        return cls(models, embedder, folder)
 
     @property
     def models_info(self) -> dict:

@@ -99,10 +99,7 @@ def _position(transcript: Transcript, after_hold: list[bool], canonical: list[st
 
 def call_features(transcript: Transcript, embedder: StaticEmbedder) -> CallFeatures:
     canonical = [text.canonical(t.text) for t in transcript.turns]
-    flags = np.array(
-        [[f[name] for name in rules.RULE_NAMES] for f in (rules.turn_flags(c) for c in canonical)],
-        dtype=np.float32,
-    ).reshape(len(canonical), len(rules.RULE_NAMES))
+    flags = rules.call_flags(canonical)
     emb = embedder.encode(canonical)
     after_hold = resumes_after_hold(transcript)
     return CallFeatures(

@@ -15,8 +15,11 @@ catches them at a fraction of the cost.
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
+
+import numpy as np
 
 # Each cue is a regex over the canonical text; word boundaries are added. Matches are then mapped
 # to spaCy tokens to check negation. Kept short and general: these are phrasings any agent uses,
@@ -254,6 +257,7 @@ NEGATION_WINDOW = 3
 # Words that start a new clause: a negator before them does not reach a cue after them.
 _CLAUSE_BREAK = {"but", "and", "so", "because", "though", "although", "however", "which", "whereas"}
 _WORD = re.compile(r"[a-z']+")
+_THANKS_FOR_NOTHING = re.compile(r"\bthanks? (you )?for nothing\b")
 
 
 @dataclass
@@ -280,16 +284,26 @@ def negated(canonical: str, start: int) -> bool:
 
 
 def find_hits(canonical: str) -> list[RuleHit]:
-    hits = []
+    return call_hits([canonical])[0]
+
+
+def call_hits(canonicals: list[str]) -> list[list[RuleHit]]:
+    """Cue hits per turn. Each pattern scans the whole call once (turns joined by newlines, which
+    no pattern crosses): one regex call per cue family instead of one per family and turn."""
+    joined = "\n".join(canonicals)
+    starts = [0]
+    for c in canonicals[:-1]:
+        starts.append(starts[-1] + len(c) + 1)
+    out: list[list[RuleHit]] = [[] for _ in canonicals]
     for name, rx in _COMPILED.items():
-        for m in rx.finditer(canonical):
-            hits.append(RuleHit(name, m.start(), m.end(), negated(canonical, m.start())))
-    return hits
+        for m in rx.finditer(joined):
+            k = bisect.bisect_right(starts, m.start()) - 1
+            start, end = m.start() - starts[k], m.end() - starts[k]
+            out[k].append(RuleHit(name, start, end, negated(canonicals[k], start)))
+    return out
 
 
-def turn_flags(canonical: str) -> dict[str, float]:
-    """Rule features of one turn: 1.0 when a cue fires un-negated, plus the derived vetoed/combined cues."""
-    hits = find_hits(canonical)
+def _flags(canonical: str, hits: list[RuleHit]) -> dict[str, float]:
     flags = dict.fromkeys(RULE_NAMES, 0.0)
     for hit in hits:
         if not hit.negated:
@@ -303,8 +317,21 @@ def turn_flags(canonical: str) -> dict[str, float]:
         )
     )
     # The customer thanking or "thanks for nothing" is handled by speaker attribution and the veto.
-    if re.search(r"\bthanks? (you )?for nothing\b", canonical):
+    if flags["thanks"] and _THANKS_FOR_NOTHING.search(canonical):
         flags["thanks"] = 0.0
     flags["hold_ask"] = float(flags["hold_word"] and flags["permission"])
     flags["greeting_full"] = float(flags["greet_open"] and flags["greet_ident"])
     return flags
+
+
+def turn_flags(canonical: str) -> dict[str, float]:
+    """Rule features of one turn: 1.0 when a cue fires un-negated, plus the derived vetoed/combined cues."""
+    return _flags(canonical, find_hits(canonical))
+
+
+def call_flags(canonicals: list[str]) -> np.ndarray:
+    """Rule features of every turn of a call, one row per turn in RULE_NAMES order."""
+    rows = [_flags(c, h) for c, h in zip(canonicals, call_hits(canonicals), strict=True)]
+    return np.array([[f[n] for n in RULE_NAMES] for f in rows], dtype=np.float32).reshape(
+        len(canonicals), len(RULE_NAMES)
+    )

@@ -26,6 +26,7 @@ from tokenizers import Tokenizer
 TABLE_FILE = "static_table.npy"
 TOKENIZER_FILE = "tokenizer.json"
 _BATCH = 1024
+_CACHE_WORDS = 200_000
 
 
 def _file_digest(path: Path) -> str:
@@ -85,6 +86,7 @@ class StaticEmbedder:
         self.tokenizer.no_padding()
         self.tokenizer.no_truncation()
         self.tokenizer_file = Path(tokenizer_file)
+        self._cache: dict[str, list[int]] = {}
         self._special = {
             i for i in (self.tokenizer.token_to_id(t) for t in ("[CLS]", "[SEP]", "[PAD]")) if i is not None
         }
@@ -98,11 +100,28 @@ class StaticEmbedder:
         np.save(folder / TABLE_FILE, self.table.astype(np.float16))
         (folder / TOKENIZER_FILE).write_bytes(self.tokenizer_file.read_bytes())
 
+    def _word_ids(self, words: list[str]) -> list[list[int]]:
+        """Word pieces per word, memoised: the tokenizer call dominated, and calls reuse few words.
+
+        Word by word is the same as the whole turn at once, because BERT's tokenizer splits on
+        whitespace before it cuts words into pieces."""
+        new = [w for w in set(words) if w not in self._cache]
+        if new:
+            if len(self._cache) > _CACHE_WORDS:
+                self._cache.clear()
+            for w, enc in zip(new, self.tokenizer.encode_batch(new, add_special_tokens=False), strict=True):
+                self._cache[w] = [t for t in enc.ids if t not in self._special]
+        return [self._cache[w] for w in words]
+
+    def warm(self, words: list[str]) -> None:
+        """Tokenise these words now (at load time) so the first calls scored do not pay for them."""
+        self._word_ids([w for w in words if " " not in w])
+
     def encode(self, texts: list[str]) -> np.ndarray:
         """L2-normalised vectors, one row per text; an empty text gives a zero row."""
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for i, enc in enumerate(self.tokenizer.encode_batch(list(texts), add_special_tokens=False)):
-            ids = [t for t in enc.ids if t not in self._special]
+        for i, t in enumerate(texts):
+            ids = [p for w in self._word_ids(t.split()) for p in w]
             if not ids:
                 continue
             weights = np.log1p(np.asarray(ids, dtype=np.float32))
