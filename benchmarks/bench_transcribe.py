@@ -76,8 +76,7 @@ def child(mode: str, path: Path, model: str, beam: int, threads: int, language: 
         from qa_scoring.transcribe.pipeline import SpeechPipeline
 
         pipeline = SpeechPipeline.load(settings)
-        if path.suffix != ".flac":  # mono calls need the diariser: load it outside the timed part too
-            _ = pipeline.diariser
+        _ = pipeline.diariser  # loaded outside the timed part (a mono call would load it lazily)
         load_s = time.perf_counter() - t0
         t1 = time.perf_counter()
         transcript = pipeline.transcribe_file(path)
