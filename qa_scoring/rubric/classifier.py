@@ -31,6 +31,8 @@ from qa_scoring.rubric.spec import BEHAVIOUR_IDS, WHO
 SEED = 13
 C = 0.5
 INNER_FOLDS = 4
+# Regularisation strengths tried per behaviour by inner CV; the first is the default.
+C_GRID = (0.5, 1.0, 2.0, 0.25)
 # Behaviour -> the rule cue a turn needs to show it at all.
 GATES: dict[str, str] = {"apology": "apology_clean", "thanks": "thanks", "recording_disclosure": "recording"}
 STRUCTURAL = ("hold_etiquette",)
@@ -132,24 +134,26 @@ def call_max(scores: np.ndarray, call: np.ndarray, n_calls: int) -> np.ndarray:
     return out
 
 
-def _fit_one(x: sp.csr_matrix, y: np.ndarray) -> tuple[np.ndarray, float]:
+def _fit_one(x: sp.csr_matrix, y: np.ndarray, c: float = C) -> tuple[np.ndarray, float]:
     if y.all() or not y.any():  # degenerate fold: a constant model
         return np.zeros(x.shape[1]), (8.0 if y.all() else -8.0)
     model = LogisticRegression(
-        C=C, class_weight="balanced", solver="liblinear", max_iter=500, random_state=SEED
+        C=c, class_weight="balanced", solver="liblinear", max_iter=500, random_state=SEED
     )
     model.fit(x, y)
     return model.coef_[0].astype(np.float64), float(model.intercept_[0])
 
 
-def _fit_weights(data: TurnData, rows: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+def _fit_weights(
+    data: TurnData, rows: np.ndarray, c: dict[str, float] | None = None
+) -> tuple[dict[str, np.ndarray], dict[str, float]]:
     coef, intercept = {}, {}
     for b in LEARNED:
         sel = rows & (data.roles == WHO[b])
         if b in GATES:  # learn only where the gate is open: the gate already rules out the rest
             sel &= data.gates[b]
         y = np.array([b in data.tags[i] for i in np.flatnonzero(sel)])
-        coef[b], intercept[b] = _fit_one(data.x[sel], y)
+        coef[b], intercept[b] = _fit_one(data.x[sel], y, (c or {}).get(b, C))
     return coef, intercept
 
 
@@ -168,30 +172,44 @@ def best_threshold(scores: np.ndarray, truth: np.ndarray, slack: float = 0.02) -
     return float((good.min() + good.max()) / 2)
 
 
+def _f1_at(scores: np.ndarray, truth: np.ndarray, t: float) -> float:
+    pred = scores > t
+    return 2 * float(np.sum(pred & truth)) / max(1, int(pred.sum() + truth.sum()))
+
+
 def train(
     data: TurnData, labels: list[dict[str, bool]], vocab: NgramVocabulary, meta: dict | None = None
 ) -> BehaviourModels:
-    """Fit the classifiers on every row, with thresholds from inner grouped cross-validation.
+    """Fit the classifiers on every row, with regularisation and thresholds from inner grouped CV.
 
+    For each behaviour, the strength C of C_GRID whose out-of-fold call-level F1 (at its own best
+    threshold) is highest is kept - training calls only; ties go to the earlier, default value.
     ``data`` must have been built with ``vocab`` (fitted on the same training calls' turns).
     """
     n_calls = len(labels)
     all_rows = np.ones(len(data.roles), dtype=bool)
-    oof = {b: np.zeros(len(data.roles)) for b in LEARNED}
     folds = min(INNER_FOLDS, n_calls)
+    truth = {b: np.array([lab[b] for lab in labels]) for b in LEARNED}
+    chosen_c = dict.fromkeys(LEARNED, C)
+    thresholds = dict.fromkeys(LEARNED, 0.5)
     if folds >= 2:
-        for train_idx, test_idx in GroupKFold(n_splits=folds).split(data.x, groups=data.call):
-            rows = np.zeros(len(data.roles), dtype=bool)
-            rows[train_idx] = True
-            coef, intercept = _fit_weights(data, rows)
-            fold = BehaviourModels(coef, intercept, {}, vocab)
-            scores = fold.turn_scores(data)
+        splits = list(GroupKFold(n_splits=folds).split(data.roles, groups=data.call))
+        best_f1 = dict.fromkeys(LEARNED, -1.0)
+        for c in C_GRID:
+            oof = {b: np.zeros(len(data.roles)) for b in LEARNED}
+            for train_idx, test_idx in splits:
+                rows = np.zeros(len(data.roles), dtype=bool)
+                rows[train_idx] = True
+                coef, intercept = _fit_weights(data, rows, dict.fromkeys(LEARNED, c))
+                scores = BehaviourModels(coef, intercept, {}, vocab).turn_scores(data)
+                for b in LEARNED:
+                    oof[b][test_idx] = scores[b][test_idx]
             for b in LEARNED:
-                oof[b][test_idx] = scores[b][test_idx]
-    coef, intercept = _fit_weights(data, all_rows)
-    thresholds = {}
-    for b in LEARNED:
-        truth = np.array([lab[b] for lab in labels])
-        thresholds[b] = best_threshold(call_max(oof[b], data.call, n_calls), truth) if folds >= 2 else 0.5
-    meta = {**(meta or {}), "feature_version": feats.FEATURE_VERSION}
+                calls = call_max(oof[b], data.call, n_calls)
+                t = best_threshold(calls, truth[b])
+                f1 = _f1_at(calls, truth[b], t)
+                if f1 > best_f1[b] + 1e-9:
+                    best_f1[b], chosen_c[b], thresholds[b] = f1, c, t
+    coef, intercept = _fit_weights(data, all_rows, chosen_c)
+    meta = {**(meta or {}), "feature_version": feats.FEATURE_VERSION, "C": chosen_c}
     return BehaviourModels(coef, intercept, thresholds, vocab, meta)

@@ -129,7 +129,7 @@ def training_metadata(items: list[Featurised], dirs: list[str]) -> dict:
             "present": counts,
         },
         "seed": classifier.SEED,
-        "C": classifier.C,
+        "C_grid": list(classifier.C_GRID),
         "versions": {
             "qa_scoring": __version__,
             "scikit-learn": sklearn.__version__,

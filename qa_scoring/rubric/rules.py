@@ -33,6 +33,7 @@ _CUES: dict[str, list[str]] = {
         r"hey",
         r"thank(s| you) for (calling|contacting|ringing|holding)",
         r"welcome to",
+        r"^(morning|afternoon|evening)",
     ],
     "greet_ident": [
         r"my name'?s",
@@ -46,6 +47,9 @@ _CUES: dict[str, list[str]] = {
         r"[a-z]+ speaking",
         r"calling from",
         r"(it's|it is) [a-z]+ (here|from)",
+        r"^([a-z]+ ){0,6}(i'm|i am|it's|it is) [a-z]+",
+        r"you'?ve got [a-z]+",
+        r"(you're|you are) (talking|speaking) (to|with)",
     ],
     "recording": [
         r"(call|calls|conversation|line)s? (is|are|will be|may be|might be|is being|are being|being) "
@@ -137,7 +141,9 @@ _CUES: dict[str, list[str]] = {
         r"follow (it )?up",
     ],
     "confirmation": [
-        r"(email|text|letter|sms|message|confirmation)",
+        r"(email|text|letter|sms|message|confirmation)(s|ed|ing)?",
+        r"in writing",
+        r"(a|the) summary",
         r"reference( number)?",
         r"(you'll|you will) (get|receive)",
         r"what happens next",
@@ -186,7 +192,7 @@ _CUES: dict[str, list[str]] = {
     ],
     # the customer voicing dissatisfaction with the product or service
     "dissatisfied": [
-        r"(not|never) (happy|good enough|acceptable|right|fair|on)",
+        r"(not|never) (happy|good enough|acceptable|fair)",
         r"(unhappy|disappointed|ridiculous|unacceptable|appalling|shocking|disgusting|useless|rubbish)",
         r"fed up",
         r"(a|an absolute) joke",
@@ -211,6 +217,25 @@ _CUES: dict[str, list[str]] = {
         r"the way it works",
         r"(is|are) (usually|normally|always)",
         r"means",
+        r"whenever",
+        r"once (it's|it is|it has|you|the|we|they|that's)",
+        r"(it|that|this) (applies|tells me|shows|means)",
+        r"(the|our) (policy|rule|rules|process|system) (is|says|means)",
+        r"what (happened|happens|went wrong) (is|was)",
+        r"(so|then) you (pay|get|won't|don't|can't|need)",
+        r"that's (how|the reason)",
+    ],
+    # passing the problem on rather than solving it: escalation, referral, chasing, review
+    "referral": [
+        r"escalat(e|ed|ing)",
+        r"pass(ed|ing)? (it|this|that|your \w+) (on|over|to)",
+        r"refer(red|ring)? (it|you|this)",
+        r"(raise|raised|log|logged) (a|an|it|this) (complaint|ticket|query|case)",
+        r"(another|the other|the relevant|our \w+) (team|department)",
+        r"chas(e|ed|ing)",
+        r"(someone|somebody|they)('ll| will) (be in touch|get back|call you|look into)",
+        r"(ask|asked) (the|our) \w+ (team|department) to",
+        r"fill (in|out) (a|the) form",
     ],
     "resolution": [
         r"i'?ve (refunded|credited|waived|sent|booked|raised|cancelled|arranged|applied|fixed|reset)",
