@@ -18,7 +18,7 @@ from web import review as rv
 from web.access import check_call
 from web.auth import current_user, roles
 from web.db import get_db
-from web.timeline import build_lanes
+from web.fragments import transcript_fragment
 
 bp = Blueprint("calls", __name__, url_prefix="/calls")
 
@@ -32,21 +32,6 @@ AUDIO_TYPES = {
     ".flac": "audio/flac",
     ".m4a": "audio/mp4",
     ".webm": "audio/webm",
-}
-
-KPI_LABELS = {
-    "duration": ("Handling time", "s"),
-    "agent_talk_time": ("Agent talk", "s"),
-    "customer_talk_time": ("Customer talk", "s"),
-    "talk_to_listen_ratio": ("Talk/listen ratio", ""),
-    "silence_total": ("Silence", "s"),
-    "longest_silence": ("Longest silence", "s"),
-    "hold_time": ("Hold time", "s"),
-    "hold_count": ("Holds", ""),
-    "overtalk_count": ("Overtalk", "×"),
-    "overtalk_time": ("Overtalk time", "s"),
-    "agent_words_per_minute": ("Agent speech rate", "wpm"),
-    "customer_sentiment_change": ("Sentiment change", ""),
 }
 
 
@@ -68,15 +53,17 @@ def show(call_id: int) -> Any:
     db = get_db()
     call = _load(call_id)
     review = rv.active_review(db, call)
-    transcript = review.transcript if review and review.transcript else rv.latest_transcript(db, call)
+    transcript = (
+        rv.transcript_by_id(db, review.transcript_id)
+        if review and review.transcript_id
+        else rv.latest_transcript(db, call)
+    )
     cards = rv.scorecards_for(db, transcript)
     views = rv.criterion_views(db, review, cards)
     by_rubric: dict[str, list[rv.CriterionView]] = {}
     for v in views:
         by_rubric.setdefault(v.rubric_id, []).append(v)
-    document = transcript.document if transcript else {"turns": []}
-    scoring = (transcript.scoring or {}) if transcript else {}
-    metrics = scoring.get("metrics") or {}
+    fragment = transcript_fragment(transcript, call.duration)
     disputes = list(db.scalars(select(Dispute).where(Dispute.call_id == call.id).order_by(Dispute.id)))
     clips = list(db.scalars(select(Clip).where(Clip.call_id == call.id).order_by(Clip.id)))
     return render_template(
@@ -85,11 +72,8 @@ def show(call_id: int) -> Any:
         review=review,
         reviews=sorted(call.reviews, key=lambda r: r.id),
         transcript=transcript,
-        turns=document.get("turns", []),
-        lanes=build_lanes(document, call.duration),
-        metrics=[
-            (KPI_LABELS[k][0], metrics[k], KPI_LABELS[k][1]) for k in KPI_LABELS if metrics.get(k) is not None
-        ],
+        fragment=fragment,
+        metrics=fragment.metrics,
         cards=cards,
         by_rubric=by_rubric,
         final_scores=rv.final_scores(review, cards) if review else {},

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from qa_scoring.store.audit import audit
@@ -62,17 +62,34 @@ class CriterionView:
 
 
 def latest_transcript(session: Session, call: Call) -> Transcript | None:
+    # The big JSON columns load only when used (the call page usually has them cached).
     return session.scalar(
-        select(Transcript).where(Transcript.call_id == call.id).order_by(Transcript.version.desc()).limit(1)
+        select(Transcript)
+        .options(defer(Transcript.document), defer(Transcript.scoring), defer(Transcript.redaction_spans))
+        .where(Transcript.call_id == call.id)
+        .order_by(Transcript.version.desc())
+        .limit(1)
+    )
+
+
+def transcript_by_id(session: Session, transcript_id: int) -> Transcript | None:
+    return session.scalar(
+        select(Transcript)
+        .options(defer(Transcript.document), defer(Transcript.scoring), defer(Transcript.redaction_spans))
+        .where(Transcript.id == transcript_id)
     )
 
 
 def scorecards_for(session: Session, transcript: Transcript | None) -> list[Scorecard]:
     if transcript is None:
         return []
+    # One query for every card's criteria instead of one per card (the call page shows them all).
     return list(
         session.scalars(
-            select(Scorecard).where(Scorecard.transcript_id == transcript.id).order_by(Scorecard.rubric_id)
+            select(Scorecard)
+            .options(selectinload(Scorecard.criteria))
+            .where(Scorecard.transcript_id == transcript.id)
+            .order_by(Scorecard.rubric_id)
         )
     )
 

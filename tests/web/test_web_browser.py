@@ -93,6 +93,7 @@ def test_login_review_override_seek_and_clip(browser, live_url, app, web_seed):
     _shot(page, "02-call")
 
     # Audio seek from an evidence quote: the player jumps there and the turn is highlighted.
+    page.evaluate("document.querySelectorAll('details.card').forEach(function (d) { d.open = true; })")
     evidence = page.locator("button.ev[data-s]").first
     target = float(evidence.get_attribute("data-s"))
     turn = evidence.get_attribute("data-turn")

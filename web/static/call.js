@@ -153,30 +153,50 @@
     return post(root.dataset.decideUrl, { rubric_id: li.dataset.rubric, criterion_id: li.dataset.criterion, decision: "accept" })
       .then(function (data) { decided(li, data.decision); say("Saved: accepted " + li.querySelector(".name").textContent); });
   }
+  // One override form, moved into the criterion being overridden.
+  var overrideForm = document.getElementById("override-form");
+  var overrideLi = null;
   function openOverride(li) {
-    var form = li.querySelector("form.override"), btn = li.querySelector(".override-open");
-    if (!form) return;
-    form.hidden = false; btn.setAttribute("aria-expanded", "true");
-    form.querySelector("select").focus();
+    if (!overrideForm) return;
+    closeOverride();
+    overrideLi = li;
+    li.appendChild(overrideForm);
+    var sel = overrideForm.result;
+    for (var k = 0; k < sel.options.length; k++) if (sel.options[k].value !== li.dataset.auto) { sel.selectedIndex = k; break; }
+    overrideForm.reason.value = "";
+    overrideForm.hidden = false;
+    li.querySelector(".override-open").setAttribute("aria-expanded", "true");
+    sel.focus();
+  }
+  function closeOverride() {
+    if (!overrideForm || !overrideLi) return;
+    overrideForm.hidden = true;
+    overrideLi.querySelector(".override-open").setAttribute("aria-expanded", "false");
+    overrideLi = null;
+  }
+  if (overrideForm) {
+    overrideForm.querySelector(".cancel").addEventListener("click", function () {
+      var li = overrideLi; closeOverride(); if (li) li.focus();
+    });
+    overrideForm.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var li = overrideLi, i = crits.indexOf(li);
+      var reason = overrideForm.reason.value.trim();
+      if (!li) return;
+      if (!reason) { say("An override needs a reason.", true); overrideForm.reason.focus(); return; }
+      post(root.dataset.decideUrl, { rubric_id: li.dataset.rubric, criterion_id: li.dataset.criterion,
+        decision: "override", result: overrideForm.result.value, reason: reason })
+        .then(function (data) {
+          decided(li, data.decision); closeOverride();
+          say("Saved: override of " + li.querySelector(".name").textContent); focusCrit(i + 1);
+        }, function () {});
+    });
   }
   crits.forEach(function (li, i) {
     var a = li.querySelector("button.accept");
     if (a) a.addEventListener("click", function () { focusIdx = i; accept(li).then(function () { focusCrit(i + 1); }, function () {}); });
     var o = li.querySelector(".override-open");
     if (o) o.addEventListener("click", function () { focusIdx = i; openOverride(li); });
-    var form = li.querySelector("form.override");
-    if (form) form.addEventListener("submit", function (ev) {
-      ev.preventDefault();
-      var reason = form.reason.value.trim();
-      if (!reason) { say("An override needs a reason.", true); form.reason.focus(); return; }
-      post(root.dataset.decideUrl, { rubric_id: li.dataset.rubric, criterion_id: li.dataset.criterion,
-        decision: "override", result: form.result.value, reason: reason })
-        .then(function (data) {
-          decided(li, data.decision); form.hidden = true;
-          li.querySelector(".override-open").setAttribute("aria-expanded", "false");
-          say("Saved: override of " + li.querySelector(".name").textContent); focusCrit(i + 1);
-        }, function () {});
-    });
   });
   Array.prototype.forEach.call(root.querySelectorAll(".accept-rest"), function (b) {
     b.addEventListener("click", function () {
