@@ -79,14 +79,17 @@ _CUES: dict[str, list[str]] = {
         r"sorry (you're|you are|that you're) (going through|dealing with)",
         r"condolences",
     ],
-    # "sorry" that asks for a repeat, reports a bad line, or dismisses the customer
+    # "sorry" that asks for a repeat, reports a bad line, or excuses an interruption
     "sorry_other": [
         r"sorry ([\w']+ ){0,3}(say|repeat|come again|catch|caught|missed|hear you|didn't get)",
         r"sorry ([\w']+ ){0,3}(cut|cutting|breaking|broke|went|gone|go) (out|up|quiet|off)",
         r"sorry ([\w']+ ){0,2}(what|pardon|who|which|how much|where)",
+        r"sorry (to|for) (keep|keeping|interrupt|interrupting|bother|bothering)",
+    ],
+    # "sorry" that dismisses the customer's feelings: no apology, and a sign of unprofessionalism
+    "sorry_dismissive": [
         r"sorry (you|that you|if you) (feel|felt|think|see it)",
         r"sorry (you|if you)('re| are) (unhappy|upset)",
-        r"sorry (to|for) (keep|keeping|interrupt|interrupting|bother|bothering)",
     ],
     "hold_word": [r"hold", r"bear with", r"moment", r"minute", r"sec", r"second", r"hang on", r"wait"],
     "permission": [
@@ -225,6 +228,16 @@ _CUES: dict[str, list[str]] = {
         r"(so|then) you (pay|get|won't|don't|can't|need)",
         r"that's (how|the reason)",
     ],
+    # an action just taken or a state just reached: the form most resolutions take
+    "action_taken": [
+        r"(i've|i have|we've|we have) (just |now |also |already )?"
+        r"([a-z]+ed|set up|sent|put|made|taken|given|done)",
+        r"(you're|you are|that's|that is|it's|it is) (all |now )?(booked|sorted|set up|done|moved|fixed"
+        r"|cancelled|renewed|gone through|approved|credited|refunded|reconnected|back on)",
+        r"(we'll|we will|i'll|i will) (get|have) (it|that|them|your \w+) "
+        r"(repaired|replaced|fixed|sorted|sent)",
+        r"no charge",
+    ],
     # passing the problem on rather than solving it: escalation, referral, chasing, review
     "referral": [
         r"escalat(e|ed|ing)",
@@ -274,7 +287,12 @@ _CUES: dict[str, list[str]] = {
     ],
 }
 
-_COMPILED = {name: re.compile(r"\b(?:" + "|".join(pats) + r")\b") for name, pats in _CUES.items()}
+# MULTILINE: a call is scanned as one text, one turn per line, and "^" means the start of a turn.
+_COMPILED = {
+    name: re.compile(r"\b(?:" + "|".join(pats) + r")\b", re.MULTILINE) for name, pats in _CUES.items()
+}
+# "sorry" cues that mean something other than an apology
+_NOT_APOLOGY = ("sorry_empathy", "sorry_other", "sorry_dismissive")
 RULE_NAMES: tuple[str, ...] = (*_CUES, "apology_clean", "hold_ask", "greeting_full")
 # Words that negate a cue when they sit within NEGATION_WINDOW words before it in the same clause.
 _NEGATORS = {"not", "never", "no", "nt", "cannot", "nothing", "nobody", "neither", "nor", "without"}
@@ -334,7 +352,7 @@ def _flags(canonical: str, hits: list[RuleHit]) -> dict[str, float]:
         if not hit.negated:
             flags[hit.name] = 1.0
     # An apology cue counts only when no empathy/repeat-request/dismissive "sorry" covers it.
-    covering = [(h.start, h.end) for h in hits if h.name in ("sorry_empathy", "sorry_other")]
+    covering = [(h.start, h.end) for h in hits if h.name in _NOT_APOLOGY]
     flags["apology_clean"] = float(
         any(
             h.name == "apology" and not h.negated and not any(s <= h.start < e for s, e in covering)

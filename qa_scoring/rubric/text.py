@@ -77,9 +77,8 @@ def cut_off(text: str) -> bool:
 # Words a finished English sentence almost never ends on: a turn stopping on one was cut off. This is
 # how an interruption shows in ASR output, which has no dash.
 _DANGLING = frozenset(
-    "and but or so because the a an to of my your our their his her its i we they he she was were "
-    "is are been have had has if that with for from when which who it's i'm i've i'd we're they're "
-    "you're just really very".split()
+    "and but or because the a an to of my your our their his her its i we they he she "
+    "if with for from when which it's i'm i've i'd we're they're you're just really very".split()
 )
 
 
