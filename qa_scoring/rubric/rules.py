@@ -21,9 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# Each cue is a regex over the canonical text; word boundaries are added. Matches are then mapped
-# to spaCy tokens to check negation. Kept short and general: these are phrasings any agent uses,
-# not sentences from the labelled data.
+# Each cue is a regex over the canonical text; word boundaries are added, and each match is checked
+# for a negation just before it. Kept short and general: these are phrasings any agent uses, not
+# sentences from the labelled data.
 _CUES: dict[str, list[str]] = {
     "greet_open": [
         r"good (morning|afternoon|evening|day)",
