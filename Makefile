@@ -31,7 +31,8 @@ $(MODELS_STAMP): $(STAMP)
 
 # The behaviour classifiers are build artefacts, trained reproducibly from the project's own
 # labelled calls (users' machines have no ../shared).
-$(BEHAVIOURS_STAMP): $(MODELS_STAMP) $(wildcard data/labelled/*.json)
+# Retrained when the labelled data or the feature code changes, so the model always matches the code.
+$(BEHAVIOURS_STAMP): $(MODELS_STAMP) $(wildcard data/labelled/*.json) $(wildcard qa_scoring/rubric/*.py)
 	$(BIN)/qa-scoring train data/labelled
 
 models: $(MODELS_STAMP) $(BEHAVIOURS_STAMP)
