@@ -100,7 +100,9 @@ class Transcript:
             raise TranscriptError('expected an object with a "turns" list')
         version = data.get("schema_version")
         if version is not None and version > SCHEMA_VERSION:
-            raise TranscriptError(f"schema_version {version} is newer than this qa-scoring reads ({SCHEMA_VERSION})")
+            raise TranscriptError(
+                f"schema_version {version} is newer than this qa-scoring reads ({SCHEMA_VERSION})"
+            )
         turns = [_turn_from_dict(t, i) for i, t in enumerate(data["turns"])]
         full = data.get("schema") == SCHEMA
         return cls(
@@ -144,7 +146,8 @@ def _turn_from_dict(data: Any, index: int) -> Turn:
         role = speaker.lower() if speaker.lower() in ROLES else "unknown"
     if role not in ROLES:
         raise TranscriptError(f"turn {index}: role {role!r} is not one of {', '.join(ROLES)}")
-    words = [Word(**{k: w[k] for k in ("text", "start", "end", "probability") if k in w}) for w in data.get("words", [])]
+    word_keys = ("text", "start", "end", "probability")
+    words = [Word(**{k: w[k] for k in word_keys if k in w}) for w in data.get("words", [])]
     return Turn(
         speaker=speaker,
         role=role,
