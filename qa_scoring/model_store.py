@@ -26,6 +26,7 @@ from typing import Any
 import yaml
 
 from qa_scoring.config import PROJECT_ROOT, Settings, get_settings
+from qa_scoring.files import sha256_file
 
 MANIFEST_PATH = PROJECT_ROOT / "models" / "manifest.yaml"
 RECEIPT_NAME = ".installed.json"
@@ -126,14 +127,6 @@ def _resolve_src(name: str, src: str) -> Path:
             f"model {name!r}: {path} is missing from the installed package {module!r}"
         )
     return path
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _place(name: str, item: dict[str, Any], folder: Path) -> str:

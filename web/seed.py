@@ -6,7 +6,6 @@ running the speech pipeline; the batch itself writes through ``qa_scoring.batch.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -17,7 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from qa_scoring.scored_call import ScoredCall
-from qa_scoring.store.models import Agent, Call, CriterionResult, Scorecard, Team, Transcript, utcnow
+from qa_scoring.store.models import Agent, Call, Team, Transcript, utcnow
+from qa_scoring.store.scorecards import scorecard_rows
 
 
 def agent_named(session: Session, external_id: str, name: str, team: str | None) -> Agent:
@@ -79,34 +79,7 @@ def store_scored_call(
     )
     session.add(transcript)
     session.flush()
-    for card in scored.scorecards.values():
-        session.add(
-            Scorecard(
-                call_id=call.id,
-                transcript_id=transcript.id,
-                transcript_version=1,
-                rubric_id=card.rubric_id,
-                rubric_name=card.name,
-                rubric_version=str(card.version),
-                score=card.score,
-                applicable=card.applicable,
-                auto_failed=card.auto_failed,
-                confidence=card.confidence,
-                criteria=[
-                    CriterionResult(
-                        position=i,
-                        criterion_id=c.id,
-                        name=c.name,
-                        result=c.result,
-                        weight=c.weight,
-                        confidence=c.confidence,
-                        auto_fail=c.auto_fail,
-                        reason=c.reason,
-                        evidence=[dataclasses.asdict(e) for e in c.evidence],
-                    )
-                    for i, c in enumerate(card.criteria)
-                ],
-            )
-        )
+    rows = scorecard_rows(scored, call_id=call.id, transcript_id=transcript.id, transcript_version=1)
+    session.add_all(rows)
     session.flush()
     return call

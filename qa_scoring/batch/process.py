@@ -32,7 +32,8 @@ from qa_scoring.config import Settings
 from qa_scoring.scored_call import ScoredCall
 from qa_scoring.store.audit import audit
 from qa_scoring.store.db import session_factory
-from qa_scoring.store.models import Call, CriterionResult, Job, Scorecard, Transcript, utcnow
+from qa_scoring.store.models import Call, Job, Transcript, utcnow
+from qa_scoring.store.scorecards import scorecard_rows
 
 
 class InputError(ValueError):
@@ -281,40 +282,11 @@ def _store(
     )
     session.add(transcript)
     session.flush()
-    wanted = set(rubrics) if rubrics else None
-    scores: dict[str, float | None] = {}
-    for card in scored.scorecards.values():
-        if wanted and card.rubric_id not in wanted:
-            continue
-        scores[card.rubric_id] = card.score
-        session.add(
-            Scorecard(
-                call_id=call_id,
-                transcript_id=transcript.id,
-                transcript_version=version,
-                rubric_id=card.rubric_id,
-                rubric_name=card.name,
-                rubric_version=str(card.version),
-                score=card.score,
-                applicable=card.applicable,
-                auto_failed=card.auto_failed,
-                confidence=card.confidence,
-                criteria=[
-                    CriterionResult(
-                        position=i,
-                        criterion_id=c.id,
-                        name=c.name,
-                        result=c.result,
-                        weight=c.weight,
-                        confidence=c.confidence,
-                        auto_fail=c.auto_fail,
-                        reason=c.reason,
-                        evidence=[dataclasses.asdict(e) for e in c.evidence],
-                    )
-                    for i, c in enumerate(card.criteria)
-                ],
-            )
-        )
+    rows = scorecard_rows(
+        scored, call_id=call_id, transcript_id=transcript.id, transcript_version=version, rubrics=rubrics
+    )
+    session.add_all(rows)
+    scores = {row.rubric_id: row.score for row in rows}
     if version > 1:
         audit(
             session,

@@ -8,7 +8,6 @@ rest of the run carries on.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from qa_scoring.files import sha256_file
 from qa_scoring.ingest.metadata import (
     FilenamePattern,
     Manifest,
@@ -47,7 +47,6 @@ AUDIO_EXTENSIONS = frozenset(
         ".au",
     }
 )
-_CHUNK = 1 << 20
 
 
 @dataclass
@@ -109,14 +108,6 @@ def discover(paths: Iterable[str | Path], report: IngestReport) -> Iterator[Path
             report.errors.append(IngestProblem(str(path), "no such file or folder"))
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 class Ingester:
     """Registers files into one session; agents and teams are created on first sight."""
 
@@ -156,7 +147,7 @@ class Ingester:
                     )
                 )
                 return
-            digest = file_sha256(path)
+            digest = sha256_file(path)
         except OSError as exc:
             report.errors.append(IngestProblem(str(path), f"cannot read ({exc.strerror or exc})"))
             return
