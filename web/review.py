@@ -89,7 +89,9 @@ def scorecards_for(session: Session, transcript: Transcript | None) -> list[Scor
             select(Scorecard)
             .options(selectinload(Scorecard.criteria))
             .where(Scorecard.transcript_id == transcript.id)
-            .order_by(Scorecard.rubric_id)
+            # Scorecards that apply come first: they are what the officer reviews; the complaint
+            # models of a routine call follow, collapsed, in case the officer disagrees.
+            .order_by(Scorecard.applicable.desc(), Scorecard.rubric_id)
         )
     )
 
@@ -312,7 +314,11 @@ def comment(
 
 
 def submit(session: Session, call: Call, user: User, *, review_id: int, version: int) -> Review:
-    """Submit once every criterion has a human decision; the call leaves the queue."""
+    """Submit once every criterion of the applicable scorecards has a human decision.
+
+    Scorecards that do not apply (a complaint model on a routine call) need no decisions: their
+    automatic "not applicable" stands unless the officer overrides a criterion. The call leaves the queue.
+    """
     review = _lock(session, call, review_id, version)
     if review is None:
         raise ReviewError("nothing to submit: no decisions yet")
@@ -321,7 +327,7 @@ def submit(session: Session, call: Call, user: User, *, review_id: int, version:
     cards = scorecards_for(session, review.transcript)
     missing = [
         f"{v.rubric_id}/{v.criterion_id}"
-        for v in criterion_views(session, review, cards)
+        for v in criterion_views(session, review, [c for c in cards if c.applicable])
         if v.decision is None
     ]
     if missing:

@@ -346,3 +346,25 @@ def test_optimistic_lock_on_each_backend(backend, request):
     finally:
         a.close()
         b.close()
+
+
+def test_scorecards_that_do_not_apply_come_last_and_need_no_decisions(client, app, web_seed):
+    from web.db import get_db
+
+    cid = web_seed.timed_call  # a routine call: the complaint models do not apply
+    with app.app_context():
+        cards = get_db().scalars(select(Scorecard).where(Scorecard.call_id == cid)).all()
+        applicable = sorted(c.rubric_id for c in cards if c.applicable)
+        not_applicable = sorted(c.rubric_id for c in cards if not c.applicable)
+    assert applicable and not_applicable
+    token = login(client, "qa")
+    html = client.get(f"/calls/{cid}").get_data(as_text=True)
+    positions = {r: html.index(f'data-rubric="{r}"') for r in applicable + not_applicable}
+    assert max(positions[r] for r in applicable) < min(positions[r] for r in not_applicable)
+
+    state = {"review_id": 0, "version": 0}
+    for rubric_id in applicable:
+        body = {**state, "rubric_id": rubric_id}
+        state = post_json(client, f"/calls/{cid}/accept-remaining", token, body).json
+    done = post_json(client, f"/calls/{cid}/submit", token, state)
+    assert done.status_code == 200, done.json
