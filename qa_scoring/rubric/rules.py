@@ -167,6 +167,7 @@ _CUES: dict[str, list[str]] = {
         r"if i'?ve understood",
         r"(what|so) you'?re saying",
         r"so you'?re (after|looking|saying|telling)",
+        r"so (you|you'd|you would) (want|need|like|'d like|would like)",
         r"is that right",
         r"have i got that right",
         r"just so i understand",

@@ -82,10 +82,14 @@ _DANGLING = frozenset(
 )
 
 
+UNFINISHED_MIN_WORDS = 3
+
+
 def unfinished(canonical_text: str) -> bool:
     """Whether a canonical (ASR-style) turn stops on a word no finished sentence ends on."""
     words = canonical_text.split()
-    return bool(words) and words[-1] in _DANGLING
+    # a one- or two-word turn ("when", "and the") is a complete question or a filler, not a cut-off
+    return len(words) >= UNFINISHED_MIN_WORDS and words[-1] in _DANGLING
 
 
 def asr_style(text: str) -> str:
