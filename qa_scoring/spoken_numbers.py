@@ -155,3 +155,28 @@ def _hundred(tokens: list[tuple[str, int, int]], j: int, lead: str) -> tuple[str
         if word in UNITS and word not in AMBIGUOUS_ZERO and k != j:
             return lead + "0" + UNITS[word], True, k + 1
     return lead + "00", True, j
+
+
+# ---- the other direction: digits to the words a speaker says
+
+_ONES = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+    "sixteen seventeen eighteen nineteen"
+).split()
+_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+
+
+def number_words(n: int) -> str:
+    """English words for a non-negative integer, as a speaker would say it (no 'and')."""
+    if n < 20:
+        return _ONES[n]
+    if n < 100:
+        return _TENS[n // 10] + ("" if n % 10 == 0 else " " + _ONES[n % 10])
+    if n < 1000:
+        rest = n % 100
+        return _ONES[n // 100] + " hundred" + ("" if rest == 0 else " " + number_words(rest))
+    for size, word in ((10**9, "billion"), (10**6, "million"), (1000, "thousand")):
+        if n >= size:
+            rest = n % size
+            return number_words(n // size) + f" {word}" + ("" if rest == 0 else " " + number_words(rest))
+    raise AssertionError("unreachable")

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from qa_scoring.spoken_numbers import number_words
+
 # Markers for non-speech at the start of a turn: "[on hold]" in written transcripts, "[music]" in
 # ASR-style ones; a few common variants from other transcription tools.
 _HOLD_MARKER = re.compile(r"^\s*[\[(<]\s*(on hold|hold|music|hold music|silence|pause)\s*[\])>]\s*", re.I)
@@ -18,33 +20,10 @@ _ANY_MARKER = re.compile(r"[\[(<]\s*[a-z ]{1,20}\s*[\])>]", re.I)
 # A turn cut off by the other speaker: ends in a dash (written) or an ellipsis.
 _CUT_OFF = re.compile(r"(—|–|--|-|\.\.\.|…)\s*$")
 
-_ONES = (
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-    "sixteen seventeen eighteen nineteen"
-).split()
-_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
-
-
-def number_words(n: int) -> str:
-    """English words for a non-negative integer, as a speaker would say it (no 'and')."""
-    if n < 20:
-        return _ONES[n]
-    if n < 100:
-        return _TENS[n // 10] + ("" if n % 10 == 0 else " " + _ONES[n % 10])
-    if n < 1000:
-        rest = n % 100
-        return _ONES[n // 100] + " hundred" + ("" if rest == 0 else " " + number_words(rest))
-    for size, word in ((10**9, "billion"), (10**6, "million"), (1000, "thousand")):
-        if n >= size:
-            rest = n % size
-            return number_words(n // size) + f" {word}" + ("" if rest == 0 else " " + number_words(rest))
-    raise AssertionError("unreachable")
-
-
 def _digits_to_words(match: re.Match[str]) -> str:
     token = match.group(0)
     if len(token) > 4 and token.isdigit():  # long numbers (accounts, phones) are read digit by digit
-        return " ".join("oh" if d == "0" else _ONES[int(d)] for d in token)
+        return " ".join("oh" if d == "0" else number_words(int(d)) for d in token)
     return number_words(int(token))
 
 

@@ -14,11 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-_ONES = (
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-    "sixteen seventeen eighteen nineteen".split()
-)
-_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+from qa_scoring.spoken_numbers import number_words
+
 # One spelling for words that references and ASR write differently.
 SPELLINGS = {
     "mr": "mister",
@@ -35,26 +32,18 @@ SPELLINGS = {
 FILLERS = {"um", "uh", "er", "erm", "ah", "hmm", "mm", "mhm", "uhm", "eh", "oh"}
 
 
-def number_words(n: int) -> str:
-    """0..9999 spelled out; longer digit strings are read digit by digit, as people read account numbers."""
-    if n < 20:
-        return _ONES[n]
-    if n < 100:
-        return _TENS[n // 10] + ("" if n % 10 == 0 else " " + _ONES[n % 10])
-    if n < 1000:
-        rest = n % 100
-        return _ONES[n // 100] + " hundred" + ("" if rest == 0 else " " + number_words(rest))
-    if n < 10000:
-        rest = n % 1000
-        return number_words(n // 1000) + " thousand" + ("" if rest == 0 else " " + number_words(rest))
-    return " ".join(_ONES[int(d)] for d in str(n))
+def _spoken(digits: str) -> str:
+    """Up to four digits as a number; longer strings digit by digit, as people read account numbers."""
+    if len(digits) <= 4:
+        return number_words(int(digits))
+    return " ".join(number_words(int(d)) for d in digits)
 
 
 def normalise(text: str) -> str:
     text = text.lower().replace("’", "'")
     text = re.sub(r"(\d),(\d{3})", r"\1\2", text)  # 1,000 -> 1000
     text = re.sub(r"(\d+)(st|nd|rd|th)\b", r"\1", text)
-    text = re.sub(r"\d+", lambda m: " " + number_words(int(m.group())) + " ", text)
+    text = re.sub(r"\d+", lambda m: " " + _spoken(m.group()) + " ", text)
     text = text.replace("%", " percent ").replace("&", " and ")
     text = re.sub(r"[^a-z' ]+", " ", text)
     words = [SPELLINGS.get(w, w) for w in (w.strip("'") for w in text.split())]
