@@ -39,6 +39,10 @@ class Settings:
     asr_threads: int = 0  # 0: all cores
     language: str = "en"
     num_speakers: int = 2  # expected speakers on a mono recording
+    # torch threads for mono diarisation; 1 (default): on a shared or busy machine two OpenMP threads
+    # spin-wait on each other and ran the diariser 6-12x slower (benchmarks/bench_diarisation.py).
+    # 0: torch's default (all cores).
+    diarise_threads: int = 1
     # Stereo channel mapping, e.g. "agent,customer" (left is agent). Empty: decide from content.
     channel_roles: str = ""
     # Organisation names that help tell the agent from the customer (comma-separated).

@@ -30,10 +30,13 @@ class Diariser:
 
     name = MODEL_NAME
 
-    def __init__(self, pipeline: Any, path: Path, default_num_speakers: int | None) -> None:
+    def __init__(
+        self, pipeline: Any, path: Path, default_num_speakers: int | None, threads: int = 1
+    ) -> None:
         self._pipeline = pipeline
         self.path = path
         self.default_num_speakers = default_num_speakers
+        self.threads = threads  # torch intra-op threads while diarising; 0: leave torch's setting alone
         self._lock = threading.Lock()  # one torch pipeline object: calls from threads take turns
         import pyannote.audio
 
@@ -59,7 +62,7 @@ class Diariser:
         pipeline = pyannote_audio.Pipeline.from_pretrained(folder)
         if pipeline is None:
             raise RuntimeError(f"{folder}: pyannote could not build a pipeline from this folder")
-        return cls(pipeline, Path(folder), settings.num_speakers or None)
+        return cls(pipeline, Path(folder), settings.num_speakers or None, settings.diarise_threads)
 
     def __call__(
         self,
@@ -95,9 +98,17 @@ class Diariser:
             "sample_rate": int(sample_rate),
         }
         with self._lock, torch.inference_mode():
-            output = self._pipeline(
-                file, num_speakers=num_speakers, min_speakers=min_speakers, max_speakers=max_speakers
-            )
+            # torch's thread count is process-wide: set it for this call only and put it back, so the
+            # rest of the process (a batch worker's own setting) is unaffected.
+            previous = torch.get_num_threads()
+            if self.threads > 0:
+                torch.set_num_threads(self.threads)
+            try:
+                output = self._pipeline(
+                    file, num_speakers=num_speakers, min_speakers=min_speakers, max_speakers=max_speakers
+                )
+            finally:
+                torch.set_num_threads(previous)
         annotation = getattr(output, "speaker_diarization", output)
         segments = [
             SpeechSegment(start=float(turn.start), end=float(turn.end), speaker=str(label))
