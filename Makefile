@@ -55,8 +55,9 @@ test: models system-deps
 lint: install
 	$(BIN)/ruff check .
 
+# Each script prints its figures as ratios against a baseline it runs itself (see benchmarks/*.py).
 bench: models
-	$(BIN)/python benchmarks/run_all.py
+	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) models/installed var
