@@ -28,6 +28,7 @@ _models_key: tuple[object, ...] | None = None
 MODEL_FIELDS = (
     "models_dir", "asr_model", "asr_compute_type", "asr_beam_size", "asr_threads", "language", "num_speakers",
     "channel_roles", "organisation_names", "rubrics_dir", "batch_rubrics", "max_duration_s", "max_file_mb",
+    "diarise_threads",
 )  # fmt: skip
 
 
