@@ -194,3 +194,17 @@ def test_text_file_is_not_audio(tmp_path: Path) -> None:
     path.write_text("this is not audio\n" * 50)
     with pytest.raises(AudioError, match=r"notes\.m4a: not a readable audio file"):
         load_audio(path)
+
+
+def test_junk_after_the_last_frame_is_tolerated_by_transcription_and_redaction(tmp_path):
+    """Recorders often pad or truncate the tail; both readers of a recording must accept the same files."""
+    from qa_scoring.redact.audio import decode_native
+
+    source = Path(__file__).parents[1] / "samples" / "calls" / "energy-meter-reading.mp3"
+    padded = tmp_path / "padded.mp3"
+    padded.write_bytes(source.read_bytes() + b"\0")
+    audio = load_audio(padded)
+    samples, rate = decode_native(padded)
+    assert rate == audio.source_rate == 8000
+    assert abs(samples.shape[1] / rate - audio.duration) < 0.1
+    assert audio.duration > 55

@@ -18,12 +18,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-import av
 import numpy as np
 import soundfile as sf
 
 from qa_scoring.redact.transcript import RedactedSpan
-from qa_scoring.transcribe.audio import AudioError
+from qa_scoring.transcribe.audio import AudioError, decode
 
 TONE_HZ = 1000.0
 TONE_LEVEL = 10 ** (-20 / 20)  # -20 dBFS: clearly audible, never startling
@@ -72,26 +71,14 @@ def redact_audio(
 
 
 def decode_native(path: Path) -> tuple[np.ndarray, int]:
-    """All channels at the source's own sample rate as float32 ``(channels, samples)``."""
+    """All channels at the source's own sample rate as float32 ``(channels, samples)``.
+
+    The speech pipeline's decoder, without its 16 kHz resampling: the redacted copy must keep the
+    original rate and channels, and accept exactly the files the transcript was made from.
+    """
     if not path.is_file():
         raise AudioError(path, "no such file")
-    try:
-        with av.open(str(path), metadata_errors="ignore") as container:
-            if not container.streams.audio:
-                raise AudioError(path, "has no audio stream")
-            stream = container.streams.audio[0]
-            rate = int(stream.codec_context.sample_rate or 0)
-            layout = stream.codec_context.layout.name
-            resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
-            chunks = []
-            for frame in container.decode(stream):
-                frame.pts = None
-                chunks.extend(out.to_ndarray() for out in resampler.resample(frame))
-            chunks.extend(out.to_ndarray() for out in resampler.resample(None))
-    except av.FFmpegError as exc:
-        raise AudioError(
-            path, f"not a readable audio file ({getattr(exc, 'strerror', None) or exc})"
-        ) from None
-    if not chunks or rate <= 0:
+    decoded = decode(path)
+    if decoded.samples.shape[1] == 0:
         raise AudioError(path, "contains no audio samples")
-    return np.ascontiguousarray(np.concatenate(chunks, axis=1), dtype=np.float32), rate
+    return decoded.samples, decoded.rate

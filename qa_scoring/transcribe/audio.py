@@ -76,10 +76,7 @@ def load_audio(
         raise AudioError(
             path, f"too large ({path.stat().st_size / 1e6:.0f} MB; limit {max_bytes / 1e6:.0f} MB)"
         )
-    try:
-        audio = _decode(path, max_duration)
-    except av.FFmpegError as exc:
-        raise AudioError(path, f"not a readable audio file ({_ffmpeg_reason(exc)})") from None
+    audio = _decode(path, max_duration)
     if audio.duration == 0:
         raise AudioError(path, "contains no audio samples")
     if max_duration is not None and audio.duration > max_duration:
@@ -93,9 +90,34 @@ def load_audio(
     return audio
 
 
-def _decode(path: Path, max_duration: float | None = None) -> Audio:
-    """Decode and resample with PyAV (FFmpeg), as faster-whisper does, but keep the channels apart."""
-    with av.open(str(path), metadata_errors="ignore") as container:
+@dataclass
+class Decoded:
+    """All samples of a recording's first audio stream, as float32 ``(channels, samples)`` at ``rate``."""
+
+    samples: np.ndarray
+    rate: int
+    source_rate: int
+    source_channels: int
+    codec: str
+
+
+def decode(
+    path: str | Path,
+    rate: int | None = None,
+    max_channels: int | None = None,
+    max_duration: float | None = None,
+) -> Decoded:
+    """Decode with PyAV (FFmpeg), resampled to ``rate`` (None: the source's own rate).
+
+    The one decoder for the speech pipeline and the redacted copy, so both accept the same files:
+    a truncated or junk-padded tail is common in recorders, so what decoded before it is kept and
+    the file fails only when nothing decoded. More channels than ``max_channels`` are mixed to mono.
+    """
+    try:
+        container = av.open(str(path), metadata_errors="ignore")
+    except av.FFmpegError as exc:
+        raise AudioError(path, f"not a readable audio file ({_ffmpeg_reason(exc)})") from None
+    with container:
         streams = container.streams.audio
         if not streams:
             raise AudioError(path, "has no audio stream")
@@ -103,30 +125,48 @@ def _decode(path: Path, max_duration: float | None = None) -> Audio:
         declared = container.duration / av.time_base if container.duration else None
         if max_duration is not None and declared is not None and declared > max_duration:
             raise AudioError(path, f"too long ({declared:.0f} s; limit {max_duration:.0f} s)")
-        source_channels = stream.codec_context.channels or 1
-        layout = "stereo" if source_channels == 2 else "mono"
-        resampler = av.AudioResampler(format="fltp", layout=layout, rate=SAMPLE_RATE)
+        source_channels = int(stream.codec_context.channels or 1)
+        source_rate = int(stream.codec_context.sample_rate or 0)
+        if source_channels == 1 or (max_channels is not None and source_channels > max_channels):
+            layout = "mono"
+        elif source_channels == 2:
+            layout = "stereo"
+        else:
+            layout = stream.codec_context.layout.name
+        out_rate = rate or source_rate
+        if out_rate <= 0:
+            raise AudioError(path, "has no sample rate")
+        resampler = av.AudioResampler(format="fltp", layout=layout, rate=out_rate)
         chunks: list[np.ndarray] = []
         try:
             for frame in container.decode(stream):
                 frame.pts = None  # the resampler re-times; odd source timestamps must not stall it
-                for out in resampler.resample(frame):
-                    chunks.append(out.to_ndarray())
+                chunks.extend(out.to_ndarray() for out in resampler.resample(frame))
         except av.FFmpegError as exc:
-            # A truncated tail is common in recorders: keep what decoded, fail only if nothing did.
             if not chunks:
                 raise AudioError(path, f"not a readable audio file ({_ffmpeg_reason(exc)})") from None
-        for out in resampler.resample(None):
-            chunks.append(out.to_ndarray())
-        n_out = 2 if layout == "stereo" else 1
+        chunks.extend(out.to_ndarray() for out in resampler.resample(None))
+        n_out = 1 if layout == "mono" else (2 if layout == "stereo" else source_channels)
         data = np.concatenate(chunks, axis=1) if chunks else np.zeros((n_out, 0), dtype=np.float32)
-        return Audio(
-            path=str(path),
-            channels=[np.ascontiguousarray(row, dtype=np.float32) for row in data],
-            source_rate=int(stream.codec_context.sample_rate or 0),
-            source_channels=int(source_channels),
+        return Decoded(
+            samples=np.ascontiguousarray(data, dtype=np.float32),
+            rate=out_rate,
+            source_rate=source_rate,
+            source_channels=source_channels,
             codec=stream.codec_context.name,
         )
+
+
+def _decode(path: Path, max_duration: float | None = None) -> Audio:
+    """16 kHz, at most two channels: what VAD, Whisper and pyannote take."""
+    decoded = decode(path, rate=SAMPLE_RATE, max_channels=2, max_duration=max_duration)
+    return Audio(
+        path=str(path),
+        channels=list(decoded.samples),
+        source_rate=decoded.source_rate,
+        source_channels=decoded.source_channels,
+        codec=decoded.codec,
+    )
 
 
 def _ffmpeg_reason(exc: Exception) -> str:
