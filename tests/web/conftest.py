@@ -14,18 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from shared_data import shared_path
 from webhelp import PASSWORDS
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-SHARED = PROJECT_ROOT.parent / "shared"
-
-
-def shared_path(*parts: str) -> Path:
-    """A path under ../shared; fails (never skips) when the test data is missing."""
-    path = SHARED.joinpath(*parts)
-    if not path.exists():
-        pytest.fail(f"test data missing: {path} (the ../shared checkout is required for the tests)")
-    return path
 
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
