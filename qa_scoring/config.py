@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -75,7 +75,6 @@ class Settings:
     # Send the session cookie over HTTPS only; turn on when the UI is served behind TLS.
     session_cookie_secure: bool = False
 
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def resolved_database_url(self) -> str:
@@ -94,7 +93,7 @@ def _coerce(name: str, raw: Any, default: Any) -> Any:
             return float(raw)
     except (TypeError, ValueError):
         raise ConfigError(f"{name}: {raw!r} is not a valid {type(default).__name__}") from None
-    return raw if isinstance(default, dict) else str(raw)
+    return str(raw)
 
 
 def load_settings(config_file: str | Path | None = None, environ: dict[str, str] | None = None) -> Settings:
@@ -117,7 +116,7 @@ def load_settings(config_file: str | Path | None = None, environ: dict[str, str]
             setattr(settings, key, _coerce(f"{path}: {key}", value, defaults[key]))
     for name, default in defaults.items():
         env_name = ENV_PREFIX + name.upper()
-        if env_name in environ and name != "extra":
+        if env_name in environ:
             setattr(settings, name, _coerce(env_name, environ[env_name], default))
     return settings
 
