@@ -54,9 +54,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.update(test_config)
     csrf.init_app(app)
 
-    from web import db
+    from web import db, fragments
 
     db.init_app(app)
+    fragments.init_app(app)
 
     from web.admin import bp as admin_bp
     from web.auth import bp as auth_bp

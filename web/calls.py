@@ -11,14 +11,15 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, send_file, url_for
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from qa_scoring.store.models import CRITERION_RESULTS, Call, Clip, Dispute
+from qa_scoring.store.models import CRITERION_RESULTS, Call, Clip, Dispute, Review
 from web import review as rv
 from web.access import check_call
 from web.auth import current_user, roles
 from web.db import get_db
-from web.fragments import transcript_fragment
+from web.fragments import scorecard_fragment, transcript_fragment
 
 bp = Blueprint("calls", __name__, url_prefix="/calls")
 
@@ -47,43 +48,72 @@ def _load(call_id: int) -> Call:
     return check_call(current_user(), get_db().get(Call, call_id))
 
 
+# Built once: constructing loader options costs more than the queries they save.
+_PAGE_OPTIONS = (
+    joinedload(Call.agent),
+    joinedload(Call.team),
+    selectinload(Call.reviews).joinedload(Review.reviewer),
+)
+
+
+def _load_for_page(call_id: int) -> Call:
+    """The call with what its page shows of it (agent, team, reviews and their reviewers) in two
+    queries instead of one lazy load per relation."""
+    return check_call(current_user(), get_db().get(Call, call_id, options=_PAGE_OPTIONS))
+
+
 @bp.route("/<int:call_id>")
 @roles(*EVERYONE)
 def show(call_id: int) -> Any:
     db = get_db()
-    call = _load(call_id)
+    call = _load_for_page(call_id)
+    user = current_user()
     review = rv.active_review(db, call)
-    transcript = (
-        rv.transcript_by_id(db, review.transcript_id)
-        if review and review.transcript_id
-        else rv.latest_transcript(db, call)
-    )
-    cards = rv.scorecards_for(db, transcript)
-    views = rv.criterion_views(db, review, cards)
-    by_rubric: dict[str, list[rv.CriterionView]] = {}
-    for v in views:
-        by_rubric.setdefault(v.rubric_id, []).append(v)
+    transcript = rv.transcript_ref(db, call, review.transcript_id if review else None)
+    can_review = user.role in REVIEWERS
+    can_clip = user.role in ("team_leader", "qa_officer", "admin")
+    has_audio = audio_file(call) is not None
+
+    def scorecard_context() -> dict[str, Any]:
+        cards = rv.scorecards_for(db, transcript)
+        by_rubric: dict[str, list[rv.CriterionView]] = {}
+        for v in rv.criterion_views(db, review, cards):
+            by_rubric.setdefault(v.rubric_id, []).append(v)
+        final = rv.final_scores(review, cards) if review else {}
+        return {"cards": cards, "by_rubric": by_rubric, "final_scores": final}
+
     fragment = transcript_fragment(transcript, call.duration)
-    disputes = list(db.scalars(select(Dispute).where(Dispute.call_id == call.id).order_by(Dispute.id)))
-    clips = list(db.scalars(select(Clip).where(Clip.call_id == call.id).order_by(Clip.id)))
+    scorecard = scorecard_fragment(
+        transcript, review, can_review=can_review, can_clip=can_clip, render=scorecard_context
+    )
+    disputes = list(
+        db.scalars(
+            select(Dispute)
+            .options(joinedload(Dispute.raised_by))
+            .where(Dispute.call_id == call.id)
+            .order_by(Dispute.id)
+        )
+    )
+    clips = (  # listed only beside the clip form
+        list(db.scalars(select(Clip).where(Clip.call_id == call.id).order_by(Clip.id)))
+        if can_clip and has_audio
+        else []
+    )
     return render_template(
         "calls/show.html",
         call=call,
         review=review,
         reviews=sorted(call.reviews, key=lambda r: r.id),
-        transcript=transcript,
         fragment=fragment,
         metrics=fragment.metrics,
-        cards=cards,
-        by_rubric=by_rubric,
-        final_scores=rv.final_scores(review, cards) if review else {},
+        scorecard=scorecard,
         disputes=disputes,
         clips=clips,
         results=CRITERION_RESULTS,
-        has_audio=audio_file(call) is not None,
-        can_review=current_user().role in REVIEWERS,
-        can_dispute=current_user().role in ("team_leader", "agent") and review is not None,
-        can_clip=current_user().role in ("team_leader", "qa_officer", "admin"),
+        has_audio=has_audio,
+        can_review=can_review,
+        can_dispute=user.role in ("team_leader", "agent") and review is not None,
+        can_clip=can_clip,
     )
 
 

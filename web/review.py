@@ -80,7 +80,20 @@ def transcript_by_id(session: Session, transcript_id: int) -> Transcript | None:
     )
 
 
-def scorecards_for(session: Session, transcript: Transcript | None) -> list[Scorecard]:
+def transcript_ref(session: Session, call: Call, transcript_id: int | None = None) -> Any | None:
+    """The identity (id, call_id, version, created_at) of the transcript a page shows: the given
+    one, else the latest. A Core row, not an entity: the call page needs the document only when
+    its cached rendering is missing, and building an entity with deferred columns costs more."""
+    stmt = select(Transcript.id, Transcript.call_id, Transcript.version, Transcript.created_at)
+    if transcript_id:
+        stmt = stmt.where(Transcript.id == transcript_id)
+    else:
+        stmt = stmt.where(Transcript.call_id == call.id).order_by(Transcript.version.desc()).limit(1)
+    return session.execute(stmt).first()
+
+
+def scorecards_for(session: Session, transcript: Any | None) -> list[Scorecard]:
+    """The automatic scorecards of ``transcript`` (an entity or a :func:`transcript_ref` row)."""
     if transcript is None:
         return []
     # One query for every card's criteria instead of one per card (the call page shows them all).
@@ -448,5 +461,6 @@ __all__ = [
     "active_review",
     "start_new_review",
     "latest_transcript",
+    "transcript_ref",
     "scorecards_for",
 ]
