@@ -7,6 +7,9 @@ whole product with one command. Re-running is safe: scored calls are not process
 
 from __future__ import annotations
 
+import os
+import sys
+
 import click
 
 from qa_scoring.config import PROJECT_ROOT
@@ -47,7 +50,9 @@ def demo(host: str, port: int, workers: int | None, no_serve: bool) -> None:
         click.echo(f"  {role:<12} {username:<8} password: {password}")
     if no_serve:
         return
-    from qa_scoring.commands.serve import serve
-
-    click.get_current_context().invoke(serve, host=host, port=port, threads=8, debug=False)
-
+    # The UI replaces this process (same pid, so Ctrl+C stops it): its worker processes then fork
+    # from a fresh interpreter, not from one holding the speech models and their thread pools.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    serve = "from qa_scoring.cli import main; main(prog_name='qa-scoring')"
+    os.execv(sys.executable, [sys.executable, "-c", serve, "serve", "--host", host, "--port", str(port)])
