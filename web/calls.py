@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, send_file, url_for
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from qa_scoring.store.models import CRITERION_RESULTS, Call, Clip, Dispute, Review
@@ -48,17 +48,25 @@ def _load(call_id: int) -> Call:
     return check_call(current_user(), get_db().get(Call, call_id))
 
 
-# Built once: constructing loader options costs more than the queries they save.
+# Built once: constructing options and statements costs as much as running the queries.
 _PAGE_OPTIONS = (
     joinedload(Call.agent),
     joinedload(Call.team),
-    selectinload(Call.reviews).joinedload(Review.reviewer),
+    joinedload(Call.reviews).joinedload(Review.reviewer),
 )
+
+_DISPUTES = (
+    select(Dispute)
+    .options(joinedload(Dispute.raised_by))
+    .where(Dispute.call_id == bindparam("call_id"))
+    .order_by(Dispute.id)
+)
+_CLIPS = select(Clip).where(Clip.call_id == bindparam("call_id")).order_by(Clip.id)
 
 
 def _load_for_page(call_id: int) -> Call:
-    """The call with what its page shows of it (agent, team, reviews and their reviewers) in two
-    queries instead of one lazy load per relation."""
+    """The call with what its page shows of it (agent, team, reviews and their reviewers) in one
+    query instead of one lazy load per relation (a call has a handful of reviews at most)."""
     return check_call(current_user(), get_db().get(Call, call_id, options=_PAGE_OPTIONS))
 
 
@@ -86,19 +94,9 @@ def show(call_id: int) -> Any:
     scorecard = scorecard_fragment(
         transcript, review, can_review=can_review, can_clip=can_clip, render=scorecard_context
     )
-    disputes = list(
-        db.scalars(
-            select(Dispute)
-            .options(joinedload(Dispute.raised_by))
-            .where(Dispute.call_id == call.id)
-            .order_by(Dispute.id)
-        )
-    )
-    clips = (  # listed only beside the clip form
-        list(db.scalars(select(Clip).where(Clip.call_id == call.id).order_by(Clip.id)))
-        if can_clip and has_audio
-        else []
-    )
+    disputes = list(db.scalars(_DISPUTES, {"call_id": call.id}).unique())
+    # Clips are listed only beside the clip form.
+    clips = list(db.scalars(_CLIPS, {"call_id": call.id})) if can_clip and has_audio else []
     return render_template(
         "calls/show.html",
         call=call,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, defer, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -80,16 +80,24 @@ def transcript_by_id(session: Session, transcript_id: int) -> Transcript | None:
     )
 
 
+_REF_COLUMNS = (Transcript.id, Transcript.call_id, Transcript.version, Transcript.created_at)
+# Built once (statement construction costs as much as running them on the call page's hot path).
+_REF_LATEST = (
+    select(*_REF_COLUMNS)
+    .where(Transcript.call_id == bindparam("call_id"))
+    .order_by(Transcript.version.desc())
+    .limit(1)
+)
+_REF_BY_ID = select(*_REF_COLUMNS).where(Transcript.id == bindparam("transcript_id"))
+
+
 def transcript_ref(session: Session, call: Call, transcript_id: int | None = None) -> Any | None:
     """The identity (id, call_id, version, created_at) of the transcript a page shows: the given
     one, else the latest. A Core row, not an entity: the call page needs the document only when
     its cached rendering is missing, and building an entity with deferred columns costs more."""
-    stmt = select(Transcript.id, Transcript.call_id, Transcript.version, Transcript.created_at)
     if transcript_id:
-        stmt = stmt.where(Transcript.id == transcript_id)
-    else:
-        stmt = stmt.where(Transcript.call_id == call.id).order_by(Transcript.version.desc()).limit(1)
-    return session.execute(stmt).first()
+        return session.execute(_REF_BY_ID, {"transcript_id": transcript_id}).first()
+    return session.execute(_REF_LATEST, {"call_id": call.id}).first()
 
 
 def scorecards_for(session: Session, transcript: Any | None) -> list[Scorecard]:
