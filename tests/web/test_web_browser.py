@@ -186,3 +186,89 @@ def test_conflict_message_in_the_browser(browser, live_url, web_seed):
     pages[1].wait_for_selector("#save-status.bad")
     assert "Not saved" in pages[1].inner_text("#save-status")
     _shot(pages[1], "07-conflict")
+
+
+def _add_call_with_word_times(app, web_seed, web_scorer) -> int:
+    """The timed sample call again, with word times spread evenly over each turn (the sample's
+    reference has turn times only; a pipeline transcript has a time for every word)."""
+    import json
+
+    from conftest import timed_sample
+
+    from qa_scoring.transcript import Transcript
+    from web.db import get_db
+    from web.seed import store_scored_call
+
+    _, truth = timed_sample()
+    turns = []
+    for turn in truth["turns"]:
+        words = turn["text"].split()
+        step = (turn["end"] - turn["start"]) / len(words)
+        at = [round(turn["start"] + i * step, 2) for i in range(len(words) + 1)]
+        turns.append(
+            {**turn, "words": [{"text": w, "start": at[i], "end": at[i + 1]} for i, w in enumerate(words)]}
+        )
+    transcript = Transcript.from_dict({**truth, "call_id": "words-call", "turns": turns})
+    transcript.duration = truth.get("duration")
+    with app.app_context():
+        db = get_db()
+        call = store_scored_call(
+            db,
+            document=json.loads(json.dumps(transcript.to_dict())),
+            scored=web_scorer.score(transcript),
+            agent=None,
+            audio_path=web_seed.audio,
+            external_id="words-call",
+        )
+        db.commit()
+        return call.id
+
+
+def test_words_highlight_as_the_audio_plays_and_a_click_on_a_word_seeks(
+    browser, live_url, app, web_seed, web_scorer
+):
+    from webhelp import PASSWORDS
+
+    call_id = _add_call_with_word_times(app, web_seed, web_scorer)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{live_url}/login")
+    page.fill("#username", "qa")
+    page.fill("#password", PASSWORDS["qa"])
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/queue/"))
+    page.goto(f"{live_url}/calls/{call_id}")
+    page.wait_for_function("document.getElementById('audio').readyState >= 1", timeout=15000)
+    words = page.locator("#transcript .w[data-s]")
+    assert words.count() > 100
+
+    # Click a word in the middle of the call: the player jumps to it and plays.
+    word = words.nth(words.count() // 2)
+    start = float(word.get_attribute("data-s"))
+    word.click()
+    page.wait_for_function(
+        f"Math.abs(document.getElementById('audio').currentTime - {start}) < 0.75", timeout=10000
+    )
+
+    # As it plays, the highlight moves from word to word (not just turn to turn).
+    page.wait_for_function(
+        f"""(() => {{
+            const now = document.querySelectorAll('#transcript .w.now');
+            return now.length === 1 && parseFloat(now[0].dataset.s) > {start} + 0.5;
+        }})()""",
+        timeout=15000,
+    )
+    page.evaluate("document.getElementById('audio').pause()")
+    page.wait_for_function(
+        """(() => {
+            const t = document.getElementById('audio').currentTime;
+            const now = document.querySelector('#transcript .w.now');
+            return now && parseFloat(now.dataset.s) <= t && t <= parseFloat(now.dataset.e) + 0.05;
+        })()""",
+        timeout=5000,
+    )
+    assert page.locator("#transcript .turn.now").count() == 0, "words are highlighted, not whole turns"
+    _shot(page, "08-word-highlight")
+    assert not errors, f"JavaScript errors: {errors}"
+    page.close()
