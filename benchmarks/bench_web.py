@@ -128,6 +128,10 @@ def login(base: str, username: str) -> str:
         timeout=30,
     )
     assert r.status_code == 302, r.text[:300]
+    # Signing in starts a fresh session without a CSRF token; the first page makes one and sets
+    # the cookie again. A browser keeps that cookie; wrk cannot, so take it here (else every
+    # measured request would make a new token and set a new cookie).
+    s.get(f"{base}/queue/", timeout=30)
     return "; ".join(f"{c.name}={c.value}" for c in s.cookies)
 
 
@@ -251,6 +255,7 @@ def main() -> None:
             load_before = load()
             for name, path in targets.items():
                 check = requests.get(base + path, headers={"Cookie": cookies[0]}, timeout=30)
+                assert "Set-Cookie" not in check.headers, "the session cookie changes on every request"
                 assert check.status_code == 200 and (path.startswith("/static") or "qa0" in check.text), (
                     path,
                     check.status_code,
