@@ -21,7 +21,7 @@ from qa_scoring.rubric.static_embed import StaticEmbedder
 from qa_scoring.transcript import Transcript
 
 # Feature layout version: bump when the row layout changes, so a stale trained model is refused.
-FEATURE_VERSION = 3
+FEATURE_VERSION = 5
 # In timed transcripts, a gap this long between turns is treated as a hold (no marker is written).
 HOLD_GAP_SECONDS = 20.0
 _POSITION = (
@@ -87,11 +87,7 @@ def _position(transcript: Transcript, after_hold: list[bool], canonical: list[st
         rows[i, 4] = i / max(1, n - 1)
         rows[i, 5] = after_hold[i]
         prev = transcript.turns[i - 1] if i else None
-        rows[i, 6] = bool(
-            prev is not None
-            and prev.role != t.role
-            and (text.cut_off(prev.text) or text.unfinished(canonical[i - 1]))
-        )
+        rows[i, 6] = bool(prev is not None and prev.role != t.role and text.interrupted(prev.text))
         rows[i, 7] = t.overlap
         rows[i, 8] = np.log1p(len(canonical[i].split())) / 4.0
     return rows
@@ -111,6 +107,14 @@ def call_features(transcript: Transcript, embedder: StaticEmbedder) -> CallFeatu
         after_hold=after_hold,
         position=_position(transcript, after_hold, canonical),
     )
+
+
+def talks_over(features: CallFeatures) -> np.ndarray:
+    """Agent turns that cut the customer off: talking over them, which is unprofessional whatever is said."""
+    roles = np.array(features.roles)
+    prev_customer = np.concatenate([[False], roles[:-1] == "customer"]) if len(roles) else roles == ""
+    cut = features.position[:, _POSITION.index("other_cut_off")] > 0
+    return (roles == "agent") & prev_customer & cut
 
 
 def flag(features: CallFeatures, i: int, name: str) -> bool:

@@ -22,15 +22,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from qa_scoring.rubric import sentiment
+from qa_scoring.rubric import sentiment, text
 from qa_scoring.rubric.cards import find_card_numbers
 from qa_scoring.scored_call import Evidence
 from qa_scoring.transcript import Transcript, Turn
 
 HOLD_MARKER = re.compile(r"\[\s*(?:on hold|hold music|hold|music)\s*\]", re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
-# A turn cut off by the other speaker: written transcripts end it with a dash.
-_CUT_OFF = re.compile(r"(?:—|–|--|-)\s*$")
 VULNERABILITY_CUES = re.compile(
     r"\b(?:passed away|died|bereave\w*|funeral|widow\w*"
     r"|lost my (?:job|husband|wife|partner|mum|dad|son|daughter)"
@@ -145,7 +143,7 @@ def _text_metrics(
     interruptions = [
         i + 1
         for i in range(len(turns) - 1)
-        if turns[i].role == "customer" and turns[i + 1].role == "agent" and _CUT_OFF.search(turns[i].text)
+        if turns[i].role == "customer" and turns[i + 1].role == "agent" and text.interrupted(turns[i].text)
     ]
     values["agent_interruptions"] = len(interruptions)
     if interruptions:

@@ -55,10 +55,13 @@ def cut_off(text: str) -> bool:
 
 # Words a finished English sentence almost never ends on: a turn stopping on one was cut off. This is
 # how an interruption shows in ASR output, which has no dash.
+# Left out on purpose: words speech often ends on ("not good enough really", "what I pay for", "who
+# am I speaking with", "I told her", a question trailing off in "or").
 _DANGLING = frozenset(
-    "and but or because the a an to of my your our their his her its i we they he she "
-    "if with for from when which it's i'm i've i'd we're they're you're just really very".split()
+    "and but because the a an to of my your our their his its i we they he she "
+    "if from when which it's i'm i've i'd we're they're you're just very".split()
 )
+_ENDS_SENTENCE = re.compile(r"[.?!][\"')\]]*$")
 
 
 UNFINISHED_MIN_WORDS = 3
@@ -69,6 +72,18 @@ def unfinished(canonical_text: str) -> bool:
     words = canonical_text.split()
     # a one- or two-word turn ("when", "and the") is a complete question or a filler, not a cut-off
     return len(words) >= UNFINISHED_MIN_WORDS and words[-1] in _DANGLING
+
+
+def interrupted(text: str) -> bool:
+    """Whether a turn was cut off by the other speaker, in a written or an ASR-style transcript.
+
+    A written transcript marks it with a dash; a turn there that ends a sentence with punctuation was
+    finished, whatever its last word. Without punctuation (ASR output) the last word has to tell.
+    """
+    stripped = text.strip()
+    if cut_off(stripped):
+        return True
+    return not _ENDS_SENTENCE.search(stripped) and unfinished(canonical(stripped))
 
 
 def asr_style(text: str) -> str:
