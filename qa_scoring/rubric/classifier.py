@@ -34,6 +34,18 @@ INNER_FOLDS = 4
 # Regularisation strengths tried per behaviour by inner CV; the first is the default.
 C_GRID = (0.5, 1.0, 2.0, 0.25)
 # Behaviour -> the rule cue a turn needs to show it at all.
+# Weights tried for the n-gram block against the dense block, per behaviour by inner CV with C; the
+# first is the default. Its TF-IDF rows are unit length and spread over many columns, so under one L2
+# penalty for all columns (weight 1) its weights stay too small to matter and the model leans on the
+# dense sentence vector, which blurs the few decisive words ("refund", "not my job"). Too high a
+# weight lets a phrase seen in two training turns decide alone; which side suits a behaviour depends
+# on how lexical it is, so the training calls choose (grouped CV on them found 3-6 best of 1-10).
+NGRAM_WEIGHTS = (6.0, 3.0)
+# Talking over the customer is unprofessional whatever the interrupting turn says ("one sec" can be
+# it), so those agent turns are decided by structure (``features.talks_over``), scored TALK_OVER_SCORE,
+# and kept out of the learned model, which would otherwise learn their harmless words as rudeness.
+TALK_OVER = "unprofessional"
+TALK_OVER_SCORE = 0.95
 GATES: dict[str, str] = {"apology": "apology_clean", "thanks": "thanks", "recording_disclosure": "recording"}
 STRUCTURAL = ("hold_etiquette",)
 LEARNED: tuple[str, ...] = tuple(b for b in BEHAVIOUR_IDS if b not in STRUCTURAL)
@@ -47,7 +59,9 @@ class TurnData:
     roles: np.ndarray
     call: np.ndarray  # call index per row
     gates: dict[str, np.ndarray]
+    talk_over: np.ndarray
     tags: list[set[str]]
+    n_dense: int  # columns before the n-gram block
 
     @classmethod
     def build(
@@ -66,7 +80,10 @@ class TurnData:
             b: np.concatenate([cf.flags[:, feats.rules.RULE_NAMES.index(g)] for cf in calls]) > 0
             for b, g in GATES.items()
         }
-        return cls(sp.vstack(xs).tocsr(), np.array(roles), np.array(call_idx), gates, all_tags)
+        talk_over = np.concatenate([feats.talks_over(cf) for cf in calls])
+        x = sp.vstack(xs).tocsr()
+        n_dense = x.shape[1] - len(vocab)
+        return cls(x, np.array(roles), np.array(call_idx), gates, talk_over, all_tags, n_dense)
 
 
 @dataclass
@@ -89,6 +106,8 @@ class BehaviourModels:
             p = np.where(data.roles == WHO[b], p, 0.0)
             if b in GATES:
                 p = np.where(data.gates[b], p, 0.0)
+            if b == TALK_OVER:
+                p = np.where(data.talk_over, TALK_OVER_SCORE, p)
             out[b] = p
         return out
 
@@ -144,16 +163,29 @@ def _fit_one(x: sp.csr_matrix, y: np.ndarray, c: float = C) -> tuple[np.ndarray,
     return model.coef_[0].astype(np.float64), float(model.intercept_[0])
 
 
+# (C, n-gram weight) for one behaviour's classifier
+Setting = tuple[float, float]
+DEFAULT_SETTING: Setting = (C, NGRAM_WEIGHTS[0])
+SETTINGS: tuple[Setting, ...] = tuple((c, w) for w in NGRAM_WEIGHTS for c in C_GRID)
+
+
 def _fit_weights(
-    data: TurnData, rows: np.ndarray, c: dict[str, float] | None = None
+    data: TurnData, rows: np.ndarray, settings: dict[str, Setting] | None = None
 ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    """One classifier per behaviour; coefficients come back for the unweighted columns of ``data.x``."""
     coef, intercept = {}, {}
     for b in LEARNED:
         sel = rows & (data.roles == WHO[b])
         if b in GATES:  # learn only where the gate is open: the gate already rules out the rest
             sel &= data.gates[b]
+        if b == TALK_OVER:  # decided by structure, see TALK_OVER
+            sel &= ~data.talk_over
         y = np.array([b in data.tags[i] for i in np.flatnonzero(sel)])
-        coef[b], intercept[b] = _fit_one(data.x[sel], y, (c or {}).get(b, C))
+        c, ngram_weight = (settings or {}).get(b, DEFAULT_SETTING)
+        scale = np.ones(data.x.shape[1])
+        scale[data.n_dense :] = ngram_weight
+        w, intercept[b] = _fit_one(data.x[sel] @ sp.diags(scale), y, c)
+        coef[b] = w * scale
     return coef, intercept
 
 
@@ -182,25 +214,25 @@ def train(
 ) -> BehaviourModels:
     """Fit the classifiers on every row, with regularisation and thresholds from inner grouped CV.
 
-    For each behaviour, the strength C of C_GRID whose out-of-fold call-level F1 (at its own best
-    threshold) is highest is kept - training calls only; ties go to the earlier, default value.
+    For each behaviour, the setting (C, n-gram weight) of SETTINGS whose out-of-fold call-level F1 (at
+    its own best threshold) is highest is kept - training calls only; ties go to the earlier, default one.
     ``data`` must have been built with ``vocab`` (fitted on the same training calls' turns).
     """
     n_calls = len(labels)
     all_rows = np.ones(len(data.roles), dtype=bool)
     folds = min(INNER_FOLDS, n_calls)
     truth = {b: np.array([lab[b] for lab in labels]) for b in LEARNED}
-    chosen_c = dict.fromkeys(LEARNED, C)
+    chosen = dict.fromkeys(LEARNED, DEFAULT_SETTING)
     thresholds = dict.fromkeys(LEARNED, 0.5)
     if folds >= 2:
         splits = list(GroupKFold(n_splits=folds).split(data.roles, groups=data.call))
         best_f1 = dict.fromkeys(LEARNED, -1.0)
-        for c in C_GRID:
+        for setting in SETTINGS:
             oof = {b: np.zeros(len(data.roles)) for b in LEARNED}
             for train_idx, test_idx in splits:
                 rows = np.zeros(len(data.roles), dtype=bool)
                 rows[train_idx] = True
-                coef, intercept = _fit_weights(data, rows, dict.fromkeys(LEARNED, c))
+                coef, intercept = _fit_weights(data, rows, dict.fromkeys(LEARNED, setting))
                 scores = BehaviourModels(coef, intercept, {}, vocab).turn_scores(data)
                 for b in LEARNED:
                     oof[b][test_idx] = scores[b][test_idx]
@@ -209,7 +241,12 @@ def train(
                 t = best_threshold(calls, truth[b])
                 f1 = _f1_at(calls, truth[b], t)
                 if f1 > best_f1[b] + 1e-9:
-                    best_f1[b], chosen_c[b], thresholds[b] = f1, c, t
-    coef, intercept = _fit_weights(data, all_rows, chosen_c)
-    meta = {**(meta or {}), "feature_version": feats.FEATURE_VERSION, "C": chosen_c}
+                    best_f1[b], chosen[b], thresholds[b] = f1, setting, t
+    coef, intercept = _fit_weights(data, all_rows, chosen)
+    meta = {
+        **(meta or {}),
+        "feature_version": feats.FEATURE_VERSION,
+        "C": {b: chosen[b][0] for b in LEARNED},
+        "ngram_weight": {b: chosen[b][1] for b in LEARNED},
+    }
     return BehaviourModels(coef, intercept, thresholds, vocab, meta)

@@ -129,7 +129,7 @@ def training_metadata(items: list[Featurised], dirs: list[str]) -> dict:
             "present": counts,
         },
         "seed": classifier.SEED,
-        "C_grid": list(classifier.C_GRID),
+        "settings_grid": [list(s) for s in classifier.SETTINGS],
         "versions": {
             "qa_scoring": __version__,
             "scikit-learn": sklearn.__version__,
