@@ -181,17 +181,17 @@ def run_wrk(url: str, script: Path, users: int, seconds: float) -> dict[str, flo
     return {**json.loads(line.removeprefix("WRK-JSON ")), "client_cpu": client_cpu}
 
 
-def server_cpu(pid: int) -> float:
-    """CPU seconds used so far by the server process and its workers (Linux /proc)."""
-    total = 0
+def server_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds used so far by the server process and each of its workers (Linux /proc)."""
+    used = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rpartition(")")[2].split()
         except OSError:
             continue
         if stat.parent.name == str(pid) or fields[1] == str(pid):  # the master or one of its workers
-            total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
+            used[int(stat.parent.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return used
 
 
 def load() -> str:
@@ -266,7 +266,13 @@ def main() -> None:
                     **run_wrk(base + path, script, args.users, args.duration),
                     "size": len(check.content),
                 }
-                results[name]["server_cpu"] = server_cpu(server.pid) - cpu
+                # Per worker too: a keep-alive connection stays with the worker that accepted it,
+                # so the shares show whether the users' connections landed evenly.
+                used = {p: t - cpu.get(p, 0.0) for p, t in server_cpu(server.pid).items()}
+                results[name]["server_cpu"] = sum(used.values())
+                results[name]["shares"] = "/".join(
+                    f"{t / args.duration:.2f}" for p, t in sorted(used.items()) if p != server.pid
+                )
             load_after = load()
         finally:
             server.terminate()
@@ -282,6 +288,7 @@ def main() -> None:
     print(
         f"{'URL':<48} {'bytes':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'req/s':>6} "
         f"{'not 200':>7} {'p50 x st':>8} {'p95 x st':>8} {'server CPU ms/req':>17} {'wrk CPU ms/req':>14}"
+        "  worker CPU (cores)"
     )
     for name, r in results.items():
         p50, p95, p99 = (r[k] / 1000 for k in ("p50", "p95", "p99"))
@@ -289,7 +296,8 @@ def main() -> None:
         print(
             f"{name:<48} {r['size']:>7.0f} {p50:>7.1f} {p95:>7.1f} {p99:>7.1f} {rps:>6.0f} "
             f"{r['not_200'] + r['errors']:>7.0f} {p50 / base_p50:>8.1f} {p95 / base_p95:>8.1f} "
-            f"{1000 * r['server_cpu'] / r['requests']:>17.2f} {1000 * r['client_cpu'] / r['requests']:>14.2f}"
+            f"{1000 * r['server_cpu'] / r['requests']:>17.2f} "
+            f"{1000 * r['client_cpu'] / r['requests']:>14.2f}  {r['shares']}"
         )
     bad = sum(r["not_200"] + r["errors"] for r in results.values())
     if bad:
