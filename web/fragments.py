@@ -168,8 +168,3 @@ def scorecard_fragment(
         can_clip,
     )
     return cache("scorecard").get_or_make(key, make)
-
-
-def clear() -> None:
-    for lru in current_app.extensions["qa_fragments"].values():
-        lru.clear()
