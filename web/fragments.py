@@ -75,10 +75,6 @@ class LRU:
     def __len__(self) -> int:
         return len(self._items)
 
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
 
 def init_app(app: Flask) -> None:
     app.extensions["qa_fragments"] = {

@@ -72,14 +72,6 @@ def latest_transcript(session: Session, call: Call) -> Transcript | None:
     )
 
 
-def transcript_by_id(session: Session, transcript_id: int) -> Transcript | None:
-    return session.scalar(
-        select(Transcript)
-        .options(defer(Transcript.document), defer(Transcript.scoring), defer(Transcript.redaction_spans))
-        .where(Transcript.id == transcript_id)
-    )
-
-
 _REF_COLUMNS = (Transcript.id, Transcript.call_id, Transcript.version, Transcript.created_at)
 # Built once (statement construction costs as much as running them on the call page's hot path).
 _REF_LATEST = (

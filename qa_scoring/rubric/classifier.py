@@ -33,7 +33,6 @@ C = 0.5
 INNER_FOLDS = 4
 # Regularisation strengths tried per behaviour by inner CV; the first is the default.
 C_GRID = (0.5, 1.0, 2.0, 0.25)
-# Behaviour -> the rule cue a turn needs to show it at all.
 # Weights tried for the n-gram block against the dense block, per behaviour by inner CV with C; the
 # first is the default. Its TF-IDF rows are unit length and spread over many columns, so under one L2
 # penalty for all columns (weight 1) its weights stay too small to matter and the model leans on the
@@ -46,6 +45,7 @@ NGRAM_WEIGHTS = (6.0, 3.0)
 # and kept out of the learned model, which would otherwise learn their harmless words as rudeness.
 TALK_OVER = "unprofessional"
 TALK_OVER_SCORE = 0.95
+# Behaviour -> the rule cue a turn needs to show it at all.
 GATES: dict[str, str] = {"apology": "apology_clean", "thanks": "thanks", "recording_disclosure": "recording"}
 STRUCTURAL = ("hold_etiquette",)
 LEARNED: tuple[str, ...] = tuple(b for b in BEHAVIOUR_IDS if b not in STRUCTURAL)

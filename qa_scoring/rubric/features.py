@@ -111,10 +111,11 @@ def call_features(transcript: Transcript, embedder: StaticEmbedder) -> CallFeatu
 
 def talks_over(features: CallFeatures) -> np.ndarray:
     """Agent turns that cut the customer off: talking over them, which is unprofessional whatever is said."""
-    roles = np.array(features.roles)
-    prev_customer = np.concatenate([[False], roles[:-1] == "customer"]) if len(roles) else roles == ""
+    roles = np.array(features.roles, dtype=object)
+    after_customer = np.roll(roles, 1) == "customer"
+    after_customer[:1] = False  # the first turn follows nobody
     cut = features.position[:, _POSITION.index("other_cut_off")] > 0
-    return (roles == "agent") & prev_customer & cut
+    return (roles == "agent") & after_customer & cut
 
 
 def flag(features: CallFeatures, i: int, name: str) -> bool:
