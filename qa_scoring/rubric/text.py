@@ -20,6 +20,7 @@ _ANY_MARKER = re.compile(r"[\[(<]\s*[a-z ]{1,20}\s*[\])>]", re.I)
 # A turn cut off by the other speaker: ends in a dash (written) or an ellipsis.
 _CUT_OFF = re.compile(r"(—|–|--|-|\.\.\.|…)\s*$")
 
+
 def _digits_to_words(match: re.Match[str]) -> str:
     token = match.group(0)
     if len(token) > 4 and token.isdigit():  # long numbers (accounts, phones) are read digit by digit
