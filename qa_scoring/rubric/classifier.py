@@ -1,9 +1,10 @@
 """Per-behaviour turn classifiers, their call-level thresholds, and how they are stored.
 
 One logistic regression per behaviour scores the turns of the behaviour's speaker, from the dense
-turn row (``features``) and the turn's word n-grams (``ngrams``); the call shows
-the behaviour when its best turn clears a threshold. The threshold is chosen on out-of-fold turn
-scores of the *training* calls only (grouped by call), so evaluation never tunes on its test fold.
+turn row (``features``) and the turn's word n-grams (``ngrams``); the call shows the behaviour when
+its score - its best turn's, or the mean of its best two (``AGGREGATES``) - clears a threshold. The
+threshold is chosen on out-of-fold turn scores of the *training* calls only (grouped by call), so
+evaluation never tunes on its test fold.
 Some behaviours have a necessary lexical cue (a thanks needs a thanks word; an apology needs an
 apology word that no veto covers); the gate zeroes turns without it, which is where rules are
 stronger than embeddings. Hold etiquette is structural (ask before a hold, thanks after it) and
@@ -16,6 +17,8 @@ liblinear is used because it fits these small, partly sparse problems in well un
 from __future__ import annotations
 
 import json
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +43,11 @@ C_GRID = (0.5, 1.0, 2.0, 0.25)
 # weight lets a phrase seen in two training turns decide alone; which side suits a behaviour depends
 # on how lexical it is, so the training calls choose (grouped CV on them found 3-6 best of 1-10).
 NGRAM_WEIGHTS = (6.0, 3.0)
+# How a call's turn scores become the call's score, chosen per behaviour by inner CV with the setting:
+# the best turn alone, or the mean of the best two. Behaviours shown more than once in a call (a
+# complaint is rarely a single sentence) are then not decided by one stray turn; those said once (a
+# greeting) keep the best turn. The first is the default.
+AGGREGATES = ("max", "top2")
 # Talking over the customer is unprofessional whatever the interrupting turn says ("one sec" can be
 # it), so those agent turns are decided by structure (``features.talks_over``), scored TALK_OVER_SCORE,
 # and kept out of the learned model, which would otherwise learn their harmless words as rudeness.
@@ -93,6 +101,12 @@ class BehaviourModels:
     threshold: dict[str, float]
     vocab: NgramVocabulary
     meta: dict = field(default_factory=dict)
+    aggregate: dict[str, str] = field(default_factory=dict)  # behaviour -> one of AGGREGATES
+
+    def call_score(self, behaviour: str, turn_scores: np.ndarray) -> float:
+        """One call's score for the behaviour, to compare with its threshold."""
+        call = np.zeros(len(turn_scores), dtype=np.int64)
+        return float(call_scores(turn_scores, call, 1, self.aggregate.get(behaviour, AGGREGATES[0]))[0])
 
     def turn_scores(self, data: TurnData) -> dict[str, np.ndarray]:
         """Probability per turn row for each learned behaviour; 0 for the wrong speaker or a closed gate."""
@@ -123,6 +137,9 @@ class BehaviourModels:
         (folder / "thresholds.json").write_text(
             json.dumps(self.threshold, indent=2, sort_keys=True), encoding="utf-8"
         )
+        (folder / "aggregates.json").write_text(
+            json.dumps(self.aggregate, indent=2, sort_keys=True), encoding="utf-8"
+        )
         (folder / "metadata.json").write_text(
             json.dumps(self.meta, indent=2, sort_keys=True), encoding="utf-8"
         )
@@ -138,19 +155,33 @@ class BehaviourModels:
         weights = np.load(folder / "weights.npz")
         thresholds = json.loads((folder / "thresholds.json").read_text(encoding="utf-8"))
         terms = json.loads((folder / "ngrams.json").read_text(encoding="utf-8"))
+        aggregate = json.loads((folder / "aggregates.json").read_text(encoding="utf-8"))
+        unknown = {b: a for b, a in aggregate.items() if a not in AGGREGATES}
+        if unknown:
+            raise ValueError(f"{folder}: unknown call aggregate(s) {unknown}")
         return cls(
             {b: weights[f"coef_{b}"] for b in LEARNED},
             {b: float(weights[f"intercept_{b}"][0]) for b in LEARNED},
             {b: float(thresholds[b]) for b in LEARNED},
             NgramVocabulary(terms, weights["idf"]),
             meta,
+            {b: aggregate[b] for b in LEARNED},
         )
 
 
-def call_max(scores: np.ndarray, call: np.ndarray, n_calls: int) -> np.ndarray:
+def call_scores(scores: np.ndarray, call: np.ndarray, n_calls: int, aggregate: str) -> np.ndarray:
+    """Per call: the best turn score ("max") or the mean of the best two, a missing second counting 0."""
     out = np.zeros(n_calls)
-    np.maximum.at(out, call, scores)
-    return out
+    if aggregate == "max":
+        np.maximum.at(out, call, scores)
+        return out
+    order = np.lexsort((-scores, call))  # by call, best turn first
+    in_call = np.arange(len(order))
+    starts = np.flatnonzero(np.r_[True, call[order][1:] != call[order][:-1]])
+    rank = in_call - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+    best_two = order[rank < 2]
+    np.add.at(out, call[best_two], scores[best_two])
+    return out / 2
 
 
 def _fit_one(x: sp.csr_matrix, y: np.ndarray, c: float = C) -> tuple[np.ndarray, float]:
@@ -167,14 +198,16 @@ def _fit_one(x: sp.csr_matrix, y: np.ndarray, c: float = C) -> tuple[np.ndarray,
 Setting = tuple[float, float]
 DEFAULT_SETTING: Setting = (C, NGRAM_WEIGHTS[0])
 SETTINGS: tuple[Setting, ...] = tuple((c, w) for w in NGRAM_WEIGHTS for c in C_GRID)
+# liblinear releases the GIL, so the behaviours' fits run side by side in threads.
+_FIT_THREADS = max(1, min(4, os.cpu_count() or 1))
 
 
 def _fit_weights(
     data: TurnData, rows: np.ndarray, settings: dict[str, Setting] | None = None
 ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
     """One classifier per behaviour; coefficients come back for the unweighted columns of ``data.x``."""
-    coef, intercept = {}, {}
-    for b in LEARNED:
+
+    def fit(b: str) -> tuple[np.ndarray, float]:
         sel = rows & (data.roles == WHO[b])
         if b in GATES:  # learn only where the gate is open: the gate already rules out the rest
             sel &= data.gates[b]
@@ -184,9 +217,12 @@ def _fit_weights(
         c, ngram_weight = (settings or {}).get(b, DEFAULT_SETTING)
         scale = np.ones(data.x.shape[1])
         scale[data.n_dense :] = ngram_weight
-        w, intercept[b] = _fit_one(data.x[sel] @ sp.diags(scale), y, c)
-        coef[b] = w * scale
-    return coef, intercept
+        w, intercept = _fit_one(data.x[sel] @ sp.diags(scale), y, c)
+        return w * scale, intercept
+
+    with ThreadPoolExecutor(_FIT_THREADS) as pool:
+        fitted = dict(zip(LEARNED, pool.map(fit, LEARNED), strict=True))
+    return {b: f[0] for b, f in fitted.items()}, {b: f[1] for b, f in fitted.items()}
 
 
 def best_threshold(scores: np.ndarray, truth: np.ndarray, slack: float = 0.02) -> float:
@@ -214,8 +250,9 @@ def train(
 ) -> BehaviourModels:
     """Fit the classifiers on every row, with regularisation and thresholds from inner grouped CV.
 
-    For each behaviour, the setting (C, n-gram weight) of SETTINGS whose out-of-fold call-level F1 (at
-    its own best threshold) is highest is kept - training calls only; ties go to the earlier, default one.
+    For each behaviour, the setting (C, n-gram weight) of SETTINGS and the call aggregate of AGGREGATES
+    whose out-of-fold call-level F1 (at its own best threshold) is highest are kept - training calls
+    only; ties go to the earlier, default ones.
     ``data`` must have been built with ``vocab`` (fitted on the same training calls' turns).
     """
     n_calls = len(labels)
@@ -224,6 +261,7 @@ def train(
     truth = {b: np.array([lab[b] for lab in labels]) for b in LEARNED}
     chosen = dict.fromkeys(LEARNED, DEFAULT_SETTING)
     thresholds = dict.fromkeys(LEARNED, 0.5)
+    aggregate = dict.fromkeys(LEARNED, AGGREGATES[0])
     if folds >= 2:
         splits = list(GroupKFold(n_splits=folds).split(data.roles, groups=data.call))
         best_f1 = dict.fromkeys(LEARNED, -1.0)
@@ -237,11 +275,12 @@ def train(
                 for b in LEARNED:
                     oof[b][test_idx] = scores[b][test_idx]
             for b in LEARNED:
-                calls = call_max(oof[b], data.call, n_calls)
-                t = best_threshold(calls, truth[b])
-                f1 = _f1_at(calls, truth[b], t)
-                if f1 > best_f1[b] + 1e-9:
-                    best_f1[b], chosen[b], thresholds[b] = f1, setting, t
+                for how in AGGREGATES:
+                    calls = call_scores(oof[b], data.call, n_calls, how)
+                    t = best_threshold(calls, truth[b])
+                    f1 = _f1_at(calls, truth[b], t)
+                    if f1 > best_f1[b] + 1e-9:
+                        best_f1[b], chosen[b], thresholds[b], aggregate[b] = f1, setting, t, how
     coef, intercept = _fit_weights(data, all_rows, chosen)
     meta = {
         **(meta or {}),
@@ -249,4 +288,4 @@ def train(
         "C": {b: chosen[b][0] for b in LEARNED},
         "ngram_weight": {b: chosen[b][1] for b in LEARNED},
     }
-    return BehaviourModels(coef, intercept, thresholds, vocab, meta)
+    return BehaviourModels(coef, intercept, thresholds, vocab, meta, aggregate)

@@ -127,7 +127,7 @@ class BehaviourDetector:
             if b not in LEARNED:
                 continue
             p, t = scores[b], self.models.threshold[b]
-            best = float(p.max()) if len(p) else 0.0
+            best = self.models.call_score(b, p) if len(p) else 0.0
             present = best > t
             order = [int(i) for i in np.argsort(-p) if p[i] > t and cf.roles[i] == WHO[b]]
             evidence = [_evidence(transcript, i) for i in sorted(order[:MAX_EVIDENCE])]
