@@ -222,14 +222,17 @@ def test_static_table_rows_are_the_models_own_outputs(embedder) -> None:
     assert float(direct @ embedder.table[piece]) > 0.99
 
 
-def test_call_score_is_the_best_turn_or_the_mean_of_the_best_two() -> None:
-    """A one-turn call under "top2" counts its missing second turn as 0, so one stray turn is not enough."""
+def test_call_score_is_the_best_turn_or_the_best_two_turns_evidence() -> None:
+    """Under "two_turns" a middling stray turn is outweighed by a clearly negative second best, one
+    unmistakable turn still carries the call, and a lone turn counts as it is."""
     from qa_scoring.rubric.classifier import call_scores
 
-    turns = np.array([0.2, 0.9, 0.6, 0.8, 0.1, 0.3])
-    call = np.array([0, 0, 0, 1, 2, 2])
-    assert np.allclose(call_scores(turns, call, 4, "max"), [0.9, 0.8, 0.3, 0.0])
-    assert np.allclose(call_scores(turns, call, 4, "top2"), [0.75, 0.4, 0.2, 0.0])
+    turns = np.array([0.7, 0.1, 0.05, 0.999, 0.02, 0.8, 0.8, 0.6, 0.0, 0.0])
+    call = np.array([0, 0, 0, 1, 1, 2, 2, 3, 3, 4])  # 0.0: the other speaker's turn, no evidence
+    assert np.allclose(call_scores(turns, call, 6, "max"), [0.7, 0.999, 0.8, 0.6, 0.0, 0.0])
+    two = call_scores(turns, call, 6, "two_turns")
+    assert two[0] < 0.3 and two[1] > 0.9 and two[2] > 0.9 and np.isclose(two[3], 0.6)
+    assert two[4] == 0.0 and two[5] == 0.0
 
 
 # ----------------------------------------------------------------------------- data and models

@@ -2,9 +2,9 @@
 
 One logistic regression per behaviour scores the turns of the behaviour's speaker, from the dense
 turn row (``features``) and the turn's word n-grams (``ngrams``); the call shows the behaviour when
-its score - its best turn's, or the mean of its best two (``AGGREGATES``) - clears a threshold. The
-threshold is chosen on out-of-fold turn scores of the *training* calls only (grouped by call), so
-evaluation never tunes on its test fold.
+its score - its best turn's, or its best two turns' evidence added up (``AGGREGATES``) - clears a
+threshold. The threshold is chosen on out-of-fold turn scores of the *training* calls only (grouped by
+call), so evaluation never tunes on its test fold.
 Some behaviours have a necessary lexical cue (a thanks needs a thanks word; an apology needs an
 apology word that no veto covers); the gate zeroes turns without it, which is where rules are
 stronger than embeddings. Hold etiquette is structural (ask before a hold, thanks after it) and
@@ -44,10 +44,12 @@ C_GRID = (0.5, 1.0, 2.0, 0.25)
 # on how lexical it is, so the training calls choose (grouped CV on them found 3-6 best of 1-10).
 NGRAM_WEIGHTS = (6.0, 3.0)
 # How a call's turn scores become the call's score, chosen per behaviour by inner CV with the setting:
-# the best turn alone, or the mean of the best two. Behaviours shown more than once in a call (a
-# complaint is rarely a single sentence) are then not decided by one stray turn; those said once (a
-# greeting) keep the best turn. The first is the default.
-AGGREGATES = ("max", "top2")
+# the best turn alone ("max"), or the best two turns' evidence added up ("two_turns": their log-odds
+# summed, as for independent evidence; a missing second turn adds none). For behaviours usually shown
+# more than once (a complaint is rarely one sentence) one stray, middling turn is then outweighed by
+# a clearly negative second best, while one unmistakable turn still carries the call; behaviours said
+# once (a greeting) keep the best turn. The first is the default.
+AGGREGATES = ("max", "two_turns")
 # Talking over the customer is unprofessional whatever the interrupting turn says ("one sec" can be
 # it), so those agent turns are decided by structure (``features.talks_over``), scored TALK_OVER_SCORE,
 # and kept out of the learned model, which would otherwise learn their harmless words as rudeness.
@@ -170,18 +172,26 @@ class BehaviourModels:
 
 
 def call_scores(scores: np.ndarray, call: np.ndarray, n_calls: int, aggregate: str) -> np.ndarray:
-    """Per call: the best turn score ("max") or the mean of the best two, a missing second counting 0."""
+    """Per call: the best turn score ("max"), or the best two turns' log-odds summed ("two_turns").
+
+    A score of exactly 0 is a turn that cannot show the behaviour (the other speaker's, a closed
+    gate): it is no evidence either way, so it never counts as a second turn.
+    """
     out = np.zeros(n_calls)
     if aggregate == "max":
         np.maximum.at(out, call, scores)
         return out
-    order = np.lexsort((-scores, call))  # by call, best turn first
-    in_call = np.arange(len(order))
+    able = np.flatnonzero(scores > 0)
+    order = able[np.lexsort((-scores[able], call[able]))]  # by call, best turn first
     starts = np.flatnonzero(np.r_[True, call[order][1:] != call[order][:-1]])
-    rank = in_call - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+    rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
     best_two = order[rank < 2]
-    np.add.at(out, call[best_two], scores[best_two])
-    return out / 2
+    p = np.clip(scores[best_two], 1e-6, 1 - 1e-6)
+    log_odds = np.zeros(n_calls)
+    np.add.at(log_odds, call[best_two], np.log(p / (1 - p)))
+    has_turn = np.bincount(call[best_two], minlength=n_calls) > 0
+    out[has_turn] = 1.0 / (1.0 + np.exp(-log_odds[has_turn]))
+    return out
 
 
 def _fit_one(x: sp.csr_matrix, y: np.ndarray, c: float = C) -> tuple[np.ndarray, float]:
