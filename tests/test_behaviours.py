@@ -235,6 +235,25 @@ def test_call_score_is_the_best_turn_or_the_best_two_turns_evidence() -> None:
     assert two[4] == 0.0 and two[5] == 0.0
 
 
+def test_two_turns_that_carry_a_call_together_are_its_evidence(embedder) -> None:
+    """Every present behaviour shows its evidence, even when no single turn clears the threshold."""
+    from qa_scoring.rubric import features as feats
+    from qa_scoring.rubric.classifier import LEARNED, BehaviourModels
+
+    call = _call(
+        [("agent", "Hello."), ("customer", "It's late again."), ("agent", "Right."), ("customer", "Again.")]
+    )
+    models = BehaviourModels(
+        {}, {}, dict.fromkeys(LEARNED, 0.6), None, aggregate={"complaint": "two_turns"}  # type: ignore[arg-type]
+    )
+    scores = {b: np.zeros(4) for b in LEARNED}
+    scores["complaint"] = np.array([0.0, 0.58, 0.0, 0.57])  # log-odds 0.32 + 0.28: 0.65 together
+    result = BehaviourDetector(models, embedder).decide(call, feats.call_features(call, embedder), scores)
+    assert result["complaint"].present
+    assert [e.turn_index for e in result["complaint"].evidence] == [1, 3]
+    assert not result["greeting"].present and not result["greeting"].evidence
+
+
 # ----------------------------------------------------------------------------- data and models
 
 

@@ -129,8 +129,10 @@ class BehaviourDetector:
             p, t = scores[b], self.models.threshold[b]
             best = self.models.call_score(b, p) if len(p) else 0.0
             present = best > t
-            order = [int(i) for i in np.argsort(-p) if p[i] > t and cf.roles[i] == WHO[b]]
-            evidence = [_evidence(transcript, i) for i in sorted(order[:MAX_EVIDENCE])]
+            ranked = [int(i) for i in np.argsort(-p, kind="stable") if p[i] > 0 and cf.roles[i] == WHO[b]]
+            # The turns over the threshold; when only two turns together carry the call, those two.
+            shown = [i for i in ranked if p[i] > t] or (ranked[:2] if present else [])
+            evidence = [_evidence(transcript, i) for i in sorted(shown[:MAX_EVIDENCE])]
             out[b] = BehaviourResult(present, _confidence(best, t), evidence)
         out["hold_etiquette"] = hold_etiquette(transcript, cf)
         return {b: out[b] for b in BEHAVIOUR_IDS}
