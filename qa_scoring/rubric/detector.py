@@ -127,7 +127,7 @@ class BehaviourDetector:
             if b not in LEARNED:
                 continue
             p, t = scores[b], self.models.threshold[b]
-            best = self.models.call_score(b, p) if len(p) else 0.0
+            best = self.models.call_score(b, p)
             present = best > t
             ranked = [int(i) for i in np.argsort(-p, kind="stable") if p[i] > 0 and cf.roles[i] == WHO[b]]
             # The turns over the threshold; when only two turns together carry the call, those two.
