@@ -86,6 +86,10 @@ def test_serve_forks_workers_that_share_sessions_and_the_store(backend, request,
                     tmp_path / "serve.log"
                 ).read_text()
                 time.sleep(0.2)
+        # The first worker can answer before the master has forked the second: wait for both.
+        while len(_workers(server.pid)) < 2:
+            assert server.poll() is None and time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
+            time.sleep(0.1)
         assert len(_workers(server.pid)) == 2
 
         s = requests.Session()
