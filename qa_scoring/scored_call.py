@@ -28,9 +28,19 @@ class Evidence:
 
 @dataclass
 class BehaviourResult:
+    """Whether a behaviour is in the call.
+
+    ``probability`` is the calibrated chance that the behaviour is present (None where no model gave
+    one); ``confidence`` is the chance that ``present`` is right, i.e. ``probability`` or its
+    complement. A decision whose confidence falls in the uncertain band ``needs_decision``: a reviewer
+    is shown it as open rather than asserted.
+    """
+
     present: bool
     confidence: float
     evidence: list[Evidence] = field(default_factory=list)
+    probability: float | None = None
+    needs_decision: bool = False
 
 
 @dataclass
@@ -43,6 +53,7 @@ class CriterionResult:
     evidence: list[Evidence] = field(default_factory=list)
     auto_fail: bool = False  # an auto-fail criterion that failed zeroes its scorecard
     reason: str = ""
+    needs_decision: bool = False  # the pre-score rests on an uncertain behaviour: a reviewer decides
 
 
 @dataclass
@@ -89,7 +100,13 @@ class ScoredCall:
         return cls(
             call_id=data["call_id"],
             behaviours={
-                k: BehaviourResult(v["present"], v["confidence"], evidence(v.get("evidence", [])))
+                k: BehaviourResult(
+                    v["present"],
+                    v["confidence"],
+                    evidence(v.get("evidence", [])),
+                    v.get("probability"),
+                    bool(v.get("needs_decision", False)),
+                )
                 for k, v in data["behaviours"].items()
             },
             metrics=data.get("metrics", {}),

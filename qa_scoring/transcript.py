@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 SCHEMA = "qa-scoring/transcript"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 Role = Literal["agent", "customer", "unknown"]
 ROLES: tuple[Role, ...] = ("agent", "customer", "unknown")
@@ -60,6 +60,34 @@ class Overlap:
     speakers: list[str]
 
 
+EventKind = Literal["hold"]
+# Where an event was found: in the audio ("music": speech-free but not silent; "silence": no party
+# active), or in the text ("marker": a transcriber's "[on hold]"; "words": what the agent says).
+EventSource = Literal["music", "silence", "marker", "words"]
+EVENT_SOURCES: tuple[EventSource, ...] = ("music", "silence", "marker", "words")
+
+
+@dataclass
+class Event:
+    """Something that happens in the call besides speech, such as a hold.
+
+    Holds matter to the rubrics (etiquette around them, hold time) but most transcripts never say
+    "[on hold]": the audio shows them (music, a long silence on both sides) and so do the agent's
+    words. ``turn`` is the index of the first turn after the event (the turn that resumes), so
+    untimed transcripts can place it too.
+    """
+
+    kind: EventKind
+    source: EventSource
+    start: float | None = None
+    end: float | None = None
+    turn: int | None = None
+
+    @property
+    def duration(self) -> float | None:
+        return None if self.start is None or self.end is None else max(0.0, self.end - self.start)
+
+
 @dataclass
 class Transcript:
     call_id: str
@@ -77,6 +105,9 @@ class Transcript:
     # {"asr": {"name": ..., "version": ...}, "diarisation": {...}, "software": {...}}
     models: dict[str, Any] = field(default_factory=dict)
     overlaps: list[Overlap] = field(default_factory=list)
+    # Non-speech events the speech pipeline found in the audio (holds); text-derived ones are found
+    # when scoring (``qa_scoring.rubric.holds``), so a transcript from elsewhere needs none.
+    events: list[Event] = field(default_factory=list)
 
     @property
     def timed(self) -> bool:
@@ -117,6 +148,7 @@ class Transcript:
             roles=data.get("roles") or {"method": "given", "confidence": 1.0},
             models=data.get("models") or {},
             overlaps=[Overlap(**o) for o in data.get("overlaps", [])] if full else [],
+            events=[_event_from_dict(e, i) for i, e in enumerate(data.get("events") or [])],
         )
 
     @classmethod
@@ -156,6 +188,21 @@ def _turn_from_dict(data: Any, index: int) -> Turn:
         end=_opt_float(data.get("end")),
         words=words,
         overlap=bool(data.get("overlap", False)),
+    )
+
+
+def _event_from_dict(data: Any, index: int) -> Event:
+    if not isinstance(data, dict) or data.get("kind") != "hold":
+        raise TranscriptError(f'event {index}: expected an object with kind "hold"')
+    if data.get("source") not in EVENT_SOURCES:
+        raise TranscriptError(f"event {index}: source {data.get('source')!r} is not one of {', '.join(EVENT_SOURCES)}")
+    turn = data.get("turn")
+    return Event(
+        kind="hold",
+        source=data["source"],
+        start=_opt_float(data.get("start")),
+        end=_opt_float(data.get("end")),
+        turn=None if turn is None else int(turn),
     )
 
 
