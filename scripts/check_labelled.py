@@ -33,6 +33,9 @@ SPEC_CANDIDATES = (
 SPEAKERS = ("agent", "customer")
 HOLD_MARKERS = ("[on hold]", "[music]")
 REQUIRED_KEYS = ("call_id", "industry", "summary", "turns", "labels")
+TURN_KEYS = {"speaker", "text", "behaviours"}
+# Labelled real recordings (data/recordings/) keep the pipeline's times and overtalk flags.
+OPTIONAL_TURN_KEYS = {"start", "end", "overlap"}
 
 
 @dataclass
@@ -83,8 +86,8 @@ def check_call(path: Path, data: object, spec: dict[str, str]) -> list[str]:
     tagged: dict[str, list[int]] = {b: [] for b in spec}
     for i, turn in enumerate(turns):
         at = f"{where}: turn {i}"
-        if not isinstance(turn, dict) or set(turn) != {"speaker", "text", "behaviours"}:
-            problems.append(f"{at}: needs exactly speaker, text and behaviours")
+        if not isinstance(turn, dict) or not TURN_KEYS <= set(turn) <= TURN_KEYS | OPTIONAL_TURN_KEYS:
+            problems.append(f"{at}: needs speaker, text and behaviours (and optionally start, end, overlap)")
             continue
         if turn["speaker"] not in SPEAKERS:
             problems.append(f"{at}: unknown speaker {turn['speaker']!r}")
