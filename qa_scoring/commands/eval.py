@@ -5,6 +5,12 @@ not trained on any of the measured calls (compared by file hash), they are score
 are - exactly what a user gets. When it was (or ``--cv`` is given, or no model is installed), the
 calls are cross-validated instead (grouped by call), with ``--train-dir`` calls added to every
 fold's training set.
+
+``--loso batch|sector`` holds out a whole source at a time (the map is ``LABELLED_DIR/sources.yaml``)
+and reports every group and the worst one. ``--styles`` measures the same calls rewritten in each
+transcript style (``qa_scoring.rubric.styles``); the models are trained once per fold and predict
+every style, since a style only rewrites the calls being measured. Every mode also reports the
+calibration of the behaviour probabilities and the share of decisions not left to a reviewer.
 """
 
 from __future__ import annotations
@@ -13,6 +19,8 @@ import json
 from pathlib import Path
 
 import click
+
+from qa_scoring.rubric.sources import GROUPINGS
 
 
 @click.command("eval")
@@ -27,6 +35,16 @@ import click
 @click.option("--folds", default=5, show_default=True, help="Cross-validation folds (grouped by call).")
 @click.option("--cv", "force_cv", is_flag=True, help="Cross-validate even if the installed model is usable.")
 @click.option("--asr-style", is_flag=True, help="Convert the calls to raw lower-case ASR-style text first.")
+@click.option(
+    "--styles", "all_styles", is_flag=True, help="Also measure the calls rewritten in every transcript style."
+)
+@click.option(
+    "--loso",
+    type=click.Choice(GROUPINGS),
+    help="Leave one source out: hold out each writing batch or sector family in turn "
+    "(LABELLED_DIR/sources.yaml).",
+)
+@click.option("--seed", default=0, show_default=True, help="Seed of the style rewrites.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def eval_command(
     labelled_dir: Path,
@@ -34,48 +52,103 @@ def eval_command(
     folds: int,
     force_cv: bool,
     asr_style: bool,
+    all_styles: bool,
+    loso: str | None,
+    seed: int,
     as_json: bool,
 ) -> None:
     """Measure behaviour detection against labelled calls the classifiers were not trained on."""
+    from qa_scoring.commands.eval_tables import print_result
     from qa_scoring.rubric import measure as ev
-    from qa_scoring.rubric.detector import BehaviourDetector, ModelMissingError
-    from qa_scoring.rubric.labelled import LabelledDataError, as_asr_style, load_dir
+    from qa_scoring.rubric.labelled import LabelledDataError, load_dir
+    from qa_scoring.rubric.sources import load_sources
+    from qa_scoring.rubric.styles import STYLES, restyled
 
+    if asr_style and all_styles:
+        raise click.ClickException("--styles already includes the ASR style; give one of the two")
     try:
         calls = load_dir(labelled_dir)
         extra = [c for d in train_dirs for c in load_dir(d)]
+        groups = load_sources(labelled_dir).groups(calls, loso) if loso else None
     except LabelledDataError as exc:
         raise click.ClickException(str(exc)) from None
-    detector = None
-    if not force_cv and not train_dirs:
-        try:
-            detector = BehaviourDetector.load()
-        except ModelMissingError:
-            detector = None
+    detector = None if loso else _usable_detector(calls, force_cv or bool(train_dirs))
+    styles = ["original", *STYLES] if all_styles else ["asr_style" if asr_style else "original"]
+
+    def progress(message: str) -> None:
+        click.echo(message, err=True)
+
     if detector is not None:
-        trained_on = set(detector.models.meta.get("files", {}).values())
-        if any(c.sha256 in trained_on for c in calls):
-            detector = None  # scoring its own training calls would flatter it: cross-validate instead
-    if asr_style:
-        calls = [as_asr_style(c) for c in calls]
-    if detector is not None:
-        preds = ev.predict(detector.models, ev.featurise(calls, detector.embedder))
         mode = f"installed model {detector.version} (not trained on these calls)"
+
+        def predict(style: str) -> list:
+            return ev.predict(detector.models, ev.featurise(restyled(calls, style, seed), detector.embedder))
+
     else:
-        if folds < 2 or folds > len(calls):
-            raise click.ClickException(f"--folds must be between 2 and the number of calls ({len(calls)})")
+        if groups is None:
+            if folds < 2 or folds > len(calls):
+                raise click.ClickException(
+                    f"--folds must be between 2 and the number of calls ({len(calls)})"
+                )
+            fold_of = ev.kfold_groups(len(calls), folds)
+            mode = f"{folds}-fold cross-validation grouped by call"
+        else:
+            fold_of = groups
+            if len(set(groups)) < 2:
+                raise click.ClickException(f"--loso {loso}: the calls are all in one group")
+            mode = f"leave one {loso} out ({len(set(groups))} groups)"
+        mode += f", +{len(extra)} training calls" if extra else ""
         embedder = ev.training_embedder()
-        preds = ev.cross_validate(ev.featurise(calls, embedder), ev.featurise(extra, embedder), folds)
-        mode = f"{folds}-fold cross-validation grouped by call" + (
-            f", +{len(extra)} training calls" if extra else ""
+        held_out = ev.fit_groups(
+            ev.featurise(calls, embedder), fold_of, ev.featurise(extra, embedder), progress
         )
-    result = ev.scores([c.labels for c in calls], preds)
-    result.update({"mode": mode, "asr_style": asr_style, "dir": str(labelled_dir)})
+
+        def predict(style: str) -> list:
+            return ev.predict_folds(held_out, ev.featurise(restyled(calls, style, seed), embedder))
+
+    truth = [c.labels for c in calls]
+    per_style = {}
+    for style in styles:
+        preds = predict(style)
+        result = ev.scores(truth, preds)
+        result["calibration"] = ev.calibration(truth, preds)
+        if groups is not None:
+            result.update(ev.group_scores(truth, preds, groups))
+        per_style[style] = result
+    header = {"dir": str(labelled_dir), "mode": mode, "grouping": loso}
+    if all_styles:
+        output = {**header, "seed": seed, "styles": per_style, "worst_style": _worst_style(per_style)}
+    else:
+        output = {**header, **per_style[styles[0]], "asr_style": asr_style}
     if as_json:
-        click.echo(json.dumps(result, indent=2))
-        return
-    click.echo(f"{labelled_dir}: {result['calls']} calls, {mode}{', ASR-style' if asr_style else ''}")
-    click.echo(f"{'behaviour':24s} {'P':>6s} {'R':>6s} {'F1':>6s} {'kappa':>6s}")
-    for b, v in result["behaviours"].items():
-        click.echo(f"{b:24s} {v['precision']:6.3f} {v['recall']:6.3f} {v['f1']:6.3f} {v['kappa']:6.3f}")
-    click.echo(f"{'macro-F1':24s} {'':6s} {'':6s} {result['macro_f1']:6.3f}")
+        click.echo(json.dumps(output, indent=2))
+    else:
+        print_result(output)
+
+
+def _usable_detector(calls: list, force_cv: bool):  # -> BehaviourDetector | None
+    """The installed model, unless cross-validation is asked for or it was trained on these calls."""
+    from qa_scoring.rubric.detector import BehaviourDetector, ModelMissingError
+
+    if force_cv:
+        return None
+    try:
+        detector = BehaviourDetector.load()
+    except ModelMissingError:
+        return None
+    trained_on = set(detector.models.meta.get("files", {}).values())
+    if any(c.sha256 in trained_on for c in calls):
+        return None  # scoring its own training calls would flatter it: cross-validate instead
+    return detector
+
+
+def _worst_style(per_style: dict[str, dict]) -> dict:
+    """The style with the lowest macro-F1, and how far it falls below the calls as written."""
+    worst = min(per_style, key=lambda s: (per_style[s]["macro_f1"], s))
+    base = per_style["original"]["macro_f1"]
+    return {
+        "style": worst,
+        "macro_f1": per_style[worst]["macro_f1"],
+        "drop": round(base - per_style[worst]["macro_f1"], 4),
+        "min_kappa": per_style[worst]["min_kappa"],
+    }

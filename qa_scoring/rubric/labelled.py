@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from qa_scoring.rubric.spec import BEHAVIOUR_IDS, WHO
@@ -27,6 +27,7 @@ class LabelledCall:
     tags: list[set[str]]  # per turn
     labels: dict[str, bool]
     sha256: str
+    industry: str = ""  # the file's free-text sector, for grouping calls by source (``sources``)
 
 
 def load_call(path: Path) -> LabelledCall:
@@ -58,7 +59,12 @@ def load_call(path: Path) -> LabelledCall:
     if missing:
         raise LabelledDataError(f"{path}: 'labels' lacks a true/false for {missing}")
     return LabelledCall(
-        path, transcript, tags, {b: labels[b] for b in BEHAVIOUR_IDS}, hashlib.sha256(raw).hexdigest()
+        path,
+        transcript,
+        tags,
+        {b: labels[b] for b in BEHAVIOUR_IDS},
+        hashlib.sha256(raw).hexdigest(),
+        str(data.get("industry") or ""),
     )
 
 
@@ -77,4 +83,4 @@ def as_asr_style(call: LabelledCall) -> LabelledCall:
     transcript = Transcript.from_dict(call.transcript.to_dict())
     for turn in transcript.turns:
         turn.text = asr_style(turn.text)
-    return LabelledCall(call.path, transcript, call.tags, call.labels, call.sha256)
+    return replace(call, transcript=transcript)

@@ -3,6 +3,14 @@
 When the calls being measured are also training calls, the measure is cross-validated: grouped
 k-fold by call, each fold's classifiers and thresholds trained without that fold (plus any extra
 training directories). Features do not depend on training, so they are computed once per call.
+
+Leave-one-source-out (``fit_groups``) holds out a whole group of calls (a writing batch, a sector)
+at a time. The fold models are kept, so the held-out calls can also be predicted rewritten in other
+transcript styles (``styles``) without training again: styles only rewrite the test side.
+
+Besides the figures per behaviour, ``calibration`` says whether ``probability`` can be read as a
+probability (expected calibration error on held-out calls) and how good the decisions are that are
+not left to a reviewer (``needs_decision`` false).
 """
 
 from __future__ import annotations
@@ -10,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,18 +68,68 @@ def predict(
     return out
 
 
+@dataclass
+class HeldOut:
+    """One fold: the group held out, the indices of its calls, and the models trained without them."""
+
+    group: str
+    test: list[int]
+    models: BehaviourModels
+
+
+def fit_groups(
+    items: list[Featurised],
+    groups: list[str],
+    extra: list[Featurised] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> list[HeldOut]:
+    """Train once per group with that group's calls held out (``extra`` joins every training set)."""
+    if len(groups) != len(items):
+        raise ValueError(f"{len(groups)} groups for {len(items)} calls")
+    names = sorted(set(groups))
+    if len(names) < 2:
+        raise ValueError("holding a group out needs at least two groups")
+    folds = []
+    for k, name in enumerate(names, 1):
+        test = [i for i, g in enumerate(groups) if g == name]
+        if progress:
+            progress(f"fold {k}/{len(names)}: training without {name} ({len(test)} calls)")
+        train_items = [f for f, g in zip(items, groups, strict=True) if g != name] + (extra or [])
+        folds.append(HeldOut(name, test, fit(train_items)))
+    return folds
+
+
+def predict_folds(folds: list[HeldOut], items: list[Featurised]) -> list[dict[str, BehaviourResult]]:
+    """Every call predicted by the models of the fold that held it out.
+
+    ``items`` are the calls the folds were fitted on, in the same order, or those calls rewritten
+    (another transcript style).
+    """
+    preds: list[dict[str, BehaviourResult] | None] = [None] * len(items)
+    for fold in folds:
+        for i, p in zip(fold.test, predict(fold.models, [items[i] for i in fold.test]), strict=True):
+            preds[i] = p
+    missing = [i for i, p in enumerate(preds) if p is None]
+    if missing:
+        raise ValueError(f"{len(missing)} calls are in no held-out fold")
+    return [p for p in preds if p is not None]
+
+
+def kfold_groups(n: int, folds: int = 5) -> list[str]:
+    """Each call's fold for k-fold cross-validation grouped by call (the folds ``cross_validate`` uses)."""
+    groups = [""] * n
+    index = np.arange(n)
+    for k, (_, test_idx) in enumerate(GroupKFold(n_splits=min(folds, n)).split(index, groups=index)):
+        for i in test_idx:
+            groups[i] = f"fold-{k + 1}"
+    return groups
+
+
 def cross_validate(
     items: list[Featurised], extra: list[Featurised] | None = None, folds: int = 5
 ) -> list[dict[str, BehaviourResult]]:
     """Out-of-fold predictions for ``items``; ``extra`` calls join every fold's training set."""
-    extra = extra or []
-    preds: list[dict[str, BehaviourResult] | None] = [None] * len(items)
-    groups = np.arange(len(items))
-    for train_idx, test_idx in GroupKFold(n_splits=min(folds, len(items))).split(groups, groups=groups):
-        models = fit([items[i] for i in train_idx] + extra)
-        for i, p in zip(test_idx, predict(models, [items[i] for i in test_idx]), strict=True):
-            preds[i] = p
-    return [p for p in preds if p is not None]
+    return predict_folds(fit_groups(items, kfold_groups(len(items), folds), extra), items)
 
 
 def scores(truth: list[dict[str, bool]], preds: list[dict[str, BehaviourResult]]) -> dict:
@@ -104,6 +163,85 @@ def scores(truth: list[dict[str, bool]], preds: list[dict[str, BehaviourResult]]
         "behaviours": per,
         "macro_f1": round(macro, 4),
         "min_kappa": min(v["kappa"] for v in per.values()),
+    }
+
+
+def group_scores(
+    truth: list[dict[str, bool]], preds: list[dict[str, BehaviourResult]], groups: list[str]
+) -> dict[str, dict]:
+    """``scores`` for each group's calls, and which group is worst (lowest macro-F1)."""
+    per = {}
+    for name in sorted(set(groups)):
+        idx = [i for i, g in enumerate(groups) if g == name]
+        per[name] = scores([truth[i] for i in idx], [preds[i] for i in idx])
+    worst = min(per, key=lambda g: (per[g]["macro_f1"], g))
+    worst_kappa = {
+        b: min(per, key=lambda g, b=b: (per[g]["behaviours"][b]["kappa"], g)) for b in BEHAVIOUR_IDS
+    }
+    return {
+        "groups": per,
+        "worst_group": {"group": worst, "macro_f1": per[worst]["macro_f1"], "calls": per[worst]["calls"]},
+        "worst_kappa": {
+            b: {"group": g, "kappa": per[g]["behaviours"][b]["kappa"]} for b, g in worst_kappa.items()
+        },
+    }
+
+
+CALIBRATION_BINS = 10
+
+
+def probability(result: BehaviourResult) -> float:
+    """The calibrated P(present); from the confidence where a result carries no probability."""
+    if result.probability is not None:
+        return float(result.probability)
+    return result.confidence if result.present else 1.0 - result.confidence
+
+
+def expected_calibration_error(p: np.ndarray, y: np.ndarray, bins: int = CALIBRATION_BINS) -> float:
+    """Mean |predicted - observed| rate over equal-width probability bins, weighted by bin size."""
+    if len(p) == 0:
+        return 0.0
+    which = np.minimum((p * bins).astype(int), bins - 1)
+    error = 0.0
+    for b in range(bins):
+        mask = which == b
+        if mask.any():
+            error += mask.sum() / len(p) * abs(float(p[mask].mean()) - float(y[mask].mean()))
+    return error
+
+
+def _decisions(p: np.ndarray, y: np.ndarray, present: np.ndarray, auto: np.ndarray) -> dict:
+    auto_pos = auto & present
+    return {
+        "decisions": int(len(y)),
+        "ece": round(expected_calibration_error(p, y.astype(float)), 4),
+        "auto_share": round(float(auto.mean()), 4) if len(y) else 0.0,
+        # among the decisions not left to a reviewer: how many are right, and how many of the
+        # asserted "present" ones are really present
+        "auto_accuracy": round(float((present[auto] == y[auto]).mean()), 4) if auto.any() else None,
+        "auto_precision": round(float(y[auto_pos].mean()), 4) if auto_pos.any() else None,
+        "review_accuracy": round(float((present[~auto] == y[~auto]).mean()), 4) if (~auto).any() else None,
+    }
+
+
+def calibration(truth: list[dict[str, bool]], preds: list[dict[str, BehaviourResult]]) -> dict:
+    """Reliability of ``probability`` (ECE, 10 bins) per behaviour and pooled, and the auto-decided share.
+
+    Only meaningful on held-out predictions (the installed model on unseen calls, or out-of-fold).
+    """
+    columns = {}
+    for b in BEHAVIOUR_IDS:
+        columns[b] = (
+            np.array([probability(q[b]) for q in preds]),
+            np.array([t[b] for t in truth], dtype=bool),
+            np.array([q[b].present for q in preds], dtype=bool),
+            np.array([not q[b].needs_decision for q in preds], dtype=bool),
+        )
+    pooled = [np.concatenate([c[k] for c in columns.values()]) for k in range(4)]
+    return {
+        "bins": CALIBRATION_BINS,
+        "pooled": _decisions(*pooled),
+        "behaviours": {b: _decisions(*c) for b, c in columns.items()},
     }
 
 

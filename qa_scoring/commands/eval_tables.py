@@ -1,0 +1,120 @@
+"""Plain-text tables for ``qa-scoring eval``: per behaviour, per held-out group, per transcript style.
+
+The worst figure of each kind is marked, since a mean can hide one source or one style the model
+fails on: ``<- worst`` on a row, ``*`` on a cell.
+"""
+
+from __future__ import annotations
+
+import click
+
+from qa_scoring.rubric.spec import BEHAVIOUR_IDS
+
+
+def _f(value: float | None, width: int = 6) -> str:
+    return f"{'-':>{width}s}" if value is None else f"{value:{width}.3f}"
+
+
+def print_result(output: dict) -> None:
+    click.echo(f"{output['dir']}: {output['mode']}")
+    if "styles" in output:
+        _styles(output)
+        return
+    label = " (ASR-style)" if output.get("asr_style") else ""
+    click.echo(f"{output['calls']} calls{label}")
+    _behaviours(output)
+    if "groups" in output:
+        _groups(output)
+
+
+def _behaviours(result: dict) -> None:
+    cal = result["calibration"]
+    click.echo(f"{'behaviour':24s} {'P':>6s} {'R':>6s} {'F1':>6s} {'kappa':>6s} {'ECE':>6s} {'auto':>6s}")
+    worst = min(result["behaviours"].values(), key=lambda v: v["kappa"])["kappa"]
+    for b, v in result["behaviours"].items():
+        c = cal["behaviours"][b]
+        mark = "  <- worst kappa" if v["kappa"] == worst else ""
+        click.echo(
+            f"{b:24s} {v['precision']:6.3f} {v['recall']:6.3f} {v['f1']:6.3f} {v['kappa']:6.3f} "
+            f"{c['ece']:6.3f} {c['auto_share']:6.3f}{mark}"
+        )
+    click.echo(f"{'macro-F1':24s} {'':6s} {'':6s} {result['macro_f1']:6.3f}")
+    _calibration(cal)
+
+
+def _calibration(cal: dict) -> None:
+    p = cal["pooled"]
+    click.echo(
+        f"calibration: pooled ECE {p['ece']:.3f} ({cal['bins']} bins, {p['decisions']} decisions); "
+        f"auto-decided {p['auto_share']:.1%}, accuracy {_pct(p['auto_accuracy'])}, "
+        f"precision of 'present' {_pct(p['auto_precision'])}; "
+        f"left to review: accuracy {_pct(p['review_accuracy'])}"
+    )
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def _groups(result: dict) -> None:
+    groups = result["groups"]
+    worst = result["worst_group"]["group"]
+    click.echo("")
+    click.echo(f"{'held-out group':26s} {'calls':>5s} {'macro-F1':>8s} {'min kappa':>9s}  lowest behaviour")
+    for name, g in groups.items():
+        low = min(g["behaviours"], key=lambda b: g["behaviours"][b]["kappa"])
+        mark = "  <- worst" if name == worst else ""
+        click.echo(f"{name:26s} {g['calls']:5d} {g['macro_f1']:8.3f} {g['min_kappa']:9.3f}  {low}{mark}")
+    click.echo("")
+    names = list(groups)
+    width = max(8, *(len(n) for n in names)) + 1
+    click.echo("kappa by held-out group (* lowest of the row, where they differ)")
+    click.echo(f"{'behaviour':24s}" + "".join(f"{n[: width - 1]:>{width}s}" for n in names))
+    for b in BEHAVIOUR_IDS:
+        values = [groups[n]["behaviours"][b]["kappa"] for n in names]
+        low = result["worst_kappa"][b]["group"] if min(values) < max(values) else None
+        cells = [f"{groups[n]['behaviours'][b]['kappa']:.3f}{'*' if n == low else ' '}" for n in names]
+        click.echo(f"{b:24s}" + "".join(f"{c:>{width}s}" for c in cells))
+
+
+def _styles(output: dict) -> None:
+    styles = output["styles"]
+    worst = output["worst_style"]["style"]
+    base = styles["original"]["macro_f1"]
+    grouped = "worst_group" in styles["original"]
+    head = f"{'style':16s} {'macro-F1':>8s} {'drop':>6s} {'min kappa':>9s} {'ECE':>6s} {'auto':>6s}"
+    click.echo(f"{styles['original']['calls']} calls, seed {output['seed']}")
+    click.echo(head + ("  worst group (macro-F1)" if grouped else ""))
+    for name, r in styles.items():
+        cal = r["calibration"]["pooled"]
+        line = (
+            f"{name:16s} {r['macro_f1']:8.3f} {base - r['macro_f1']:6.3f} {r['min_kappa']:9.3f} "
+            f"{cal['ece']:6.3f} {cal['auto_share']:6.3f}"
+        )
+        if grouped:
+            line += f"  {r['worst_group']['group']} ({r['worst_group']['macro_f1']:.3f})"
+        click.echo(line + ("  <- worst style" if name == worst else ""))
+    click.echo("")
+    names = list(styles)
+    width = max(9, *(len(n) for n in names)) + 1
+    for figure in ("f1", "kappa"):
+        click.echo(f"{figure} by style (* lowest of the row, where they differ)")
+        click.echo(f"{'behaviour':24s}" + "".join(f"{n:>{width}s}" for n in names))
+        for b in BEHAVIOUR_IDS:
+            values = [styles[n]["behaviours"][b][figure] for n in names]
+            low = min(values) if min(values) < max(values) else None
+            cells = [f"{v:.3f}{'*' if v == low else ' '}" for v in values]
+            click.echo(f"{b:24s}" + "".join(f"{c:>{width}s}" for c in cells))
+        click.echo("")
+    if grouped:
+        click.echo("worst held-out group per style:")
+        for name, r in styles.items():
+            kappas = r["worst_kappa"]
+            low = min(kappas, key=lambda b: kappas[b]["kappa"])
+            click.echo(
+                f"  {name:16s} {r['worst_group']['group']} macro-F1 {r['worst_group']['macro_f1']:.3f}; "
+                f"lowest kappa in any group: {low} {kappas[low]['kappa']:.3f} ({kappas[low]['group']})"
+            )
+        click.echo("")
+        click.echo("groups as written:")
+        _groups(styles["original"])
