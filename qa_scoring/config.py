@@ -63,10 +63,16 @@ class Settings:
     # Rubric ids to score in a batch (comma-separated); empty: every rubric the scorer has.
     batch_rubrics: str = ""
 
-    # Review sampling: fraction of each agent's otherwise-unflagged calls sent for review.
+    # Review selection (qa_scoring/review/selection.py). A call is flagged for what a reviewer must
+    # decide: a sure auto-fail, criteria left open by uncertain behaviours, a complaint, a scorecard
+    # under review_low_score; plus a random sample of review_sample_rate of the other calls.
+    # Uncertainty comes from the calibrated behaviour probabilities (needs_decision), so there is
+    # no separate confidence threshold here.
     review_sample_rate: float = 0.1
     review_low_score: float = 60.0
-    review_low_confidence: float = 0.6
+    # At most this share of a batch's scored calls stays flagged; beyond it the lowest-priority calls
+    # are unflagged (auto-fails and the random sample always stay; 1: no cap).
+    review_max_share: float = 0.3
     # Call metrics: an unmarked silence this long (seconds) counts as a hold.
     hold_min_silence: float = 45.0
 

@@ -1,13 +1,14 @@
-"""Scoring semantics: pass/partial/fail/na, weights, auto-fail, applicability, confidence, review."""
+"""Scoring semantics: pass/partial/fail/na, weights, auto-fail, applicability, confidence.
+
+Which calls go to review is tested in test_review_selection.py.
+"""
 
 from __future__ import annotations
 
 import pytest
 
-from qa_scoring.config import Settings
 from qa_scoring.rubric.evaluate import evaluate
 from qa_scoring.rubric.metrics import CallMetrics
-from qa_scoring.rubric.review import review_priority
 from qa_scoring.rubric.rubric import parse_rubric
 from qa_scoring.scored_call import BehaviourResult, Evidence
 
@@ -135,24 +136,3 @@ def test_confidence_comes_from_behaviours() -> None:
     card = evaluate(RUBRIC, behaviours("apology", confidence=0.55), metrics())
     assert card.criteria[0].confidence == 0.55 and card.criteria[2].confidence == 1.0  # metric only
     assert 0.55 < card.confidence < 1.0
-
-
-def test_review_priority_reasons() -> None:
-    settings = Settings(review_low_score=60.0, review_low_confidence=0.6)
-    good = {"t": evaluate(RUBRIC, behaviours("apology"), metrics())}
-    assert review_priority(good, behaviours("apology"), settings).needs_review is False
-
-    failed = {"t": evaluate(RUBRIC, behaviours("apology"), metrics(agent_card_numbers=1))}
-    review = review_priority(failed, behaviours("apology"), settings)
-    assert review.priority == 1.0 and review.reasons[0] == "auto-fail: T: No card read back"
-
-    low = {"t": evaluate(RUBRIC, behaviours("unprofessional"), metrics(longest_silence=40.0))}
-    complaint = review_priority(low, behaviours("unprofessional", "complaint"), settings)
-    assert complaint.reasons[0].startswith("low score: T") and complaint.reasons[-1] == "complaint call"
-    only_low = review_priority(low, behaviours("unprofessional"), settings)
-    assert complaint.priority > only_low.priority > 0.5
-
-    unsure = {"t": evaluate(RUBRIC, behaviours("apology", confidence=0.3), metrics())}
-    assert review_priority(unsure, behaviours("apology"), settings).reasons == [
-        "low confidence: T 0.58"
-    ]  # (2x0.3 + 0.3 + 1 + 1) / 5

@@ -54,7 +54,8 @@ def test_gold_scores_follow_the_labels(gold_scorer: Scorer) -> None:
 
     poor = gold_scorer.score(Transcript.load(dev("dev-009")))  # rude, no identity check
     assert poor.scorecards["uk_compliance"].auto_failed and poor.scorecards["uk_compliance"].score == 0.0
-    assert poor.review.priority == 1.0
+    assert poor.review.reasons[0].startswith("auto-fail: UK compliance (")
+    assert poor.review.priority > excellent.review.priority
     later = {c.id: c for c in poor.scorecards["later"].criteria}
     assert later["resolve"].result == "pass" and later["resolve"].evidence[0].turn_index == 12
 

@@ -1,7 +1,8 @@
 """The review queue: calls needing a human, most urgent first, with filters and paging.
 
-Urgency: an open dispute, then an auto-failed scorecard, then the batch's review priority (which
-already ranks low confidence, complaints and low scores), then the oldest call.
+Urgency: an open dispute, then the review priority (``qa_scoring.review.selection``: a sure
+auto-fail, then criteria needing a decision, complaints, low scores, the random sample), then the
+oldest call. Each call's reasons are shown once, in the rule's one wording.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 from flask import Blueprint, current_app, render_template, request
 from sqlalchemy import and_, exists, func, select
 
+from qa_scoring.review.selection import AUTO_FAIL, kind_of, one_per_kind
 from qa_scoring.store.models import Agent, Call, Dispute, Review, Scorecard, Team
 from web.access import scope_calls
 from web.auth import current_user, roles
@@ -43,7 +45,6 @@ def queue_query(args: dict[str, str], user: Any) -> tuple[Any, dict[str, Any]]:
     open_dispute = exists().where(and_(Dispute.call_id == Call.id, Dispute.status == "open"))
     draft = exists().where(and_(Review.call_id == Call.id, Review.status == "draft"))
     submitted = exists().where(and_(Review.call_id == Call.id, Review.status == "submitted"))
-    auto_failed = exists().where(and_(Scorecard.call_id == Call.id, Scorecard.auto_failed.is_(True)))
     default_status = "all" if user.role == "agent" else "needs_review"
     status = args.get("status") or default_status
     if status not in STATUSES:
@@ -75,7 +76,6 @@ def queue_query(args: dict[str, str], user: Any) -> tuple[Any, dict[str, Any]]:
         filters["date_to"] = args["date_to"]
     stmt = stmt.order_by(
         open_dispute.desc(),
-        auto_failed.desc(),
         Call.review_priority.desc(),
         Call.started_at.asc(),
         Call.id.asc(),
@@ -130,7 +130,7 @@ def index() -> Any:
         "queue/index.html",
         calls=calls,
         cards=cards,
-        disputed=disputed,
+        reasons={c.id: reason_tags(c, c.id in disputed) for c in calls},
         review_state=review_state,
         total=total,
         page=page,
@@ -142,6 +142,19 @@ def index() -> Any:
         rubrics=rubrics,
         args=args,
     )
+
+
+DISPUTE = "dispute"  # the reason web.review adds; the open dispute itself is shown from the store
+
+
+def reason_tags(call: Call, disputed: bool) -> list[tuple[str, str]]:
+    """(text, css class) for the queue's "Why" column: each kind of reason once, most urgent first."""
+    tags = [(DISPUTE, "tag bad")] if disputed else []
+    for text in one_per_kind(call.review_reasons or []):
+        kind = kind_of(text)
+        if kind != DISPUTE:
+            tags.append((text, "tag bad" if kind == AUTO_FAIL else "tag"))
+    return tags
 
 
 def scope_agents(db: Any, user: Any) -> list[Agent]:

@@ -26,9 +26,9 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from qa_scoring import review_selection
 from qa_scoring.batch.worker_models import models, worker_settings
 from qa_scoring.config import Settings
+from qa_scoring.review import batch_pass, selection
 from qa_scoring.scored_call import ScoredCall
 from qa_scoring.store.audit import audit
 from qa_scoring.store.db import session_factory
@@ -296,8 +296,8 @@ def _store(
             new={"transcript_version": version, "scores": scores},
             reason="batch re-score",
         )
-    decision = review_selection.decide(scored, call.content_sha256, settings, rubrics)
-    review_selection.apply(call, decision)
+    decision = selection.decide(scored, call.content_sha256, settings, rubrics)
+    batch_pass.apply(call, decision)
     call.status = "scored"
     call.last_error = None
     call.scored_at = utcnow()

@@ -9,6 +9,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from qa_scoring.config import Settings
+from qa_scoring.review.batch_pass import BatchReview
+from qa_scoring.review.selection import KINDS, kind_of
 from qa_scoring.store.models import Call, Job, Scorecard, Transcript
 
 BUCKETS = 10  # histogram of 0-100 scores in 10-point buckets
@@ -38,8 +41,20 @@ def distribution(scores: list[float]) -> dict[str, Any]:
     }
 
 
+def calls_by_reason(calls: list[Call]) -> dict[str, int]:
+    """How many calls carry each kind of reason (a call counts once per kind), most urgent first."""
+    counts = Counter(kind for c in calls for kind in {kind_of(r) for r in c.review_reasons or []})
+    order = {kind: i for i, kind in enumerate(KINDS)}
+    return dict(sorted(counts.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])))
+
+
 def build_report(
-    session: Session, run_id: int, wall_seconds: float, ingest: dict[str, Any] | None = None
+    session: Session,
+    run_id: int,
+    wall_seconds: float,
+    ingest: dict[str, Any] | None = None,
+    settings: Settings | None = None,
+    review: BatchReview | None = None,
 ) -> dict:
     jobs = session.scalars(select(Job).where(Job.batch_run_id == run_id)).all()
     done = [j for j in jobs if j.state == "done"]
@@ -80,7 +95,6 @@ def build_report(
             }
 
     flagged = [calls[i] for i in done_ids if calls[i].needs_review]
-    reasons = Counter(r.split(":")[0] for c in flagged for r in (c.review_reasons or []))
     return {
         "batch_run": run_id,
         "calls": len(jobs),
@@ -103,8 +117,13 @@ def build_report(
         "scores": per_rubric,
         "review": {
             "flagged": len(flagged),
+            "scored": len(done),
+            "share": round(len(flagged) / len(done), 4) if done else None,
+            "max_share": settings.review_max_share if settings else None,
+            "unflagged_by_cap": len(review.unflagged_by_cap) if review else 0,
+            "topped_up": len(review.topped_up) if review else 0,
             "by_sample": sum(1 for c in flagged if c.flagged_by_sample),
-            "reasons": dict(reasons.most_common()),
+            "calls_by_reason": calls_by_reason(flagged),
             "calls": sorted(
                 (
                     {"call_id": c.id, "priority": c.review_priority, "reasons": c.review_reasons}
@@ -140,10 +159,24 @@ def format_text(report: dict[str, Any]) -> str:
             )
         else:
             lines.append(f"  {rubric_id}: not applicable to any call (n/a={stats['not_applicable']})")
-    review = report["review"]
-    reasons = ", ".join(f"{k} {v}" for k, v in review["reasons"].items())
-    lines.append(
-        f"review: {review['flagged']} calls flagged ({review['by_sample']} by random sample)"
-        + (f": {reasons}" if reasons else "")
-    )
+    lines.extend(review_lines(report["review"]))
     return "\n".join(lines)
+
+
+def _calls(n: int) -> str:
+    return f"{n} call{'' if n == 1 else 's'}"
+
+
+def review_lines(review: dict[str, Any]) -> list[str]:
+    """``N of M calls flagged for review (x%)``, then calls per reason, then what the cap did."""
+    share = f" ({review['share']:.0%})" if review.get("share") is not None else ""
+    lines = [f"review: {review['flagged']} of {_calls(review['scored'])} flagged for review{share}"]
+    for kind, n in review["calls_by_reason"].items():
+        lines.append(f"  {_calls(n)}: {kind}")
+    if review.get("max_share") is not None:
+        lines.append(
+            f"  {_calls(review['unflagged_by_cap'])} unflagged by the review share cap "
+            f"(review_max_share {review['max_share']:g}), {_calls(review['topped_up'])} added by the "
+            "per-agent top-up; a call can have several reasons"
+        )
+    return lines

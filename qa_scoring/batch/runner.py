@@ -21,12 +21,12 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from qa_scoring import review_selection
 from qa_scoring.batch import report as reporting
 from qa_scoring.batch.process import Outcome, process_call
 from qa_scoring.batch.worker_models import init_worker, usable_cores
 from qa_scoring.config import Settings
 from qa_scoring.ingest import ingest_paths
+from qa_scoring.review.batch_pass import BatchReview, finish_batch
 from qa_scoring.store.db import open_store
 from qa_scoring.store.models import BatchRun, Call, Job, utcnow
 
@@ -178,13 +178,19 @@ def run_batch(
         raise
     wall = time.perf_counter() - started
     with factory.begin() as session:
+        review = BatchReview()
         if not interrupted:
-            flagged = review_selection.top_up_agents(session, selected, settings)
-            if flagged:
-                echo(f"review: {len(flagged)} agent(s) had no call flagged; one random call each added")
+            review = finish_batch(session, selected, settings)
+            if review.topped_up:
+                echo(
+                    f"review: {len(review.topped_up)} agent(s) had no call flagged; "
+                    "one random call each added"
+                )
         run = session.get(BatchRun, run_id)
         assert run is not None
-        report_data = reporting.build_report(session, run_id, wall, ingest_summary)
+        report_data = reporting.build_report(
+            session, run_id, wall, ingest_summary, settings=settings, review=review
+        )
         run.report = report_data
         run.finished_at = utcnow()
         run.status = "interrupted" if interrupted else "finished"

@@ -11,9 +11,9 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 from qa_scoring.config import Settings, get_settings
+from qa_scoring.review.selection import review_priority
 from qa_scoring.rubric.evaluate import evaluate
 from qa_scoring.rubric.metrics import compute_metrics
-from qa_scoring.rubric.review import review_priority
 from qa_scoring.rubric.rubric import Rubric, load_rubrics
 from qa_scoring.scored_call import BehaviourResult, ScoredCall
 from qa_scoring.transcript import Transcript

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from webhelp import csrf_token, login, post_json
 
 
@@ -141,7 +143,7 @@ def test_queue_orders_filters_and_pages(client, app, web_seed):
     app.config["PAGE_SIZE"] = 1
     page2 = client.get("/queue/?page=2").get_data(as_text=True)
     assert "Page 2 of 3" in page2
-    # Most urgent first: auto-failed calls lead, then the batch's review priority.
+    # Most urgent first: the review priority, which puts a sure auto-fail above every other reason.
     from web.db import get_db
     from web.queue import queue_query
 
@@ -149,8 +151,40 @@ def test_queue_orders_filters_and_pages(client, app, web_seed):
         db = get_db()
         qa = type("QA", (), {"role": "qa_officer"})()
         calls = list(db.scalars(queue_query({}, qa)[0]))
-        keys = [(any(c.auto_failed for c in call.scorecards), call.review_priority) for call in calls]
+        keys = [call.review_priority for call in calls]
         assert len(calls) == 3 and keys == sorted(keys, reverse=True)
+
+
+def _why(html: str, call_id: int) -> list[str]:
+    """The reason tags in the queue's "Why" cell of one call's row."""
+    row = next(r for r in html.split("<tr>") if f'/calls/{call_id}"' in r)
+    return re.findall(r'<span class="tag[^"]*">([^<]*)</span>', row.split("</td>")[3])
+
+
+def test_queue_shows_each_reason_once_in_the_rules_wording(client, app, web_seed):
+    from qa_scoring.review.selection import kind_of
+    from qa_scoring.store.models import Call
+    from web.db import get_db
+
+    complaint_call, other = web_seed.dev_calls
+    with app.app_context():
+        db = get_db()
+        stored = list(db.get(Call, complaint_call).review_reasons)
+        # A call stored before the one rule, with the same reason in two wordings, and the marker
+        # a dispute leaves (the open dispute itself is shown from the disputes table).
+        db.get(Call, other).review_reasons = [
+            "low score: RATER 33.3/100",
+            "low score: rater 33",
+            "complaint call",
+            "dispute",
+        ]
+        db.commit()
+    login(client, "qa")
+    html = client.get("/queue/").get_data(as_text=True)
+    # dev-003 is a complaint call scored low: the scorer's reasons, each once, as stored.
+    assert {kind_of(r) for r in stored} >= {"complaint call", "low score"}
+    assert _why(html, complaint_call) == stored
+    assert _why(html, other) == ["low score: RATER 33.3/100", "complaint call"]
 
 
 def test_admin_creates_user_and_validates_rubric(client, app, tmp_path):
