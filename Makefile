@@ -10,7 +10,8 @@ MODELS_STAMP := models/installed/.complete
 
 BEHAVIOURS_STAMP := models/installed/behaviours/metadata.json
 # Debian packages the tests use: espeak-ng speaks the redaction round-trip clip, Chromium runs the
-# browser tests. Installed only when missing (sudo when not root).
+# browser tests, sox synthesises the hold music and line noise of the audio hold tests. Installed
+# only when missing (sudo when not root).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: install models system-deps demo test lint bench clean
@@ -41,6 +42,7 @@ system-deps:
 	@missing=""; \
 	command -v espeak-ng >/dev/null || missing="$$missing espeak-ng"; \
 	command -v chromium >/dev/null || missing="$$missing chromium chromium-driver"; \
+	command -v sox >/dev/null || missing="$$missing sox"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:$$missing"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \

@@ -52,6 +52,12 @@ class Settings:
     # audio the UI plays. On by default; turning it off is a deliberate, audited choice.
     redact: bool = True
     redact_audio_mode: str = "tone"  # "tone" (quiet 1 kHz beep) or "silence"
+    # Holds found in the audio (qa_scoring/transcribe/holds.py), seconds with no party speaking:
+    # music this long is a hold (the shortest holds last 10-15 s; a tune under a pause is not one),
+    # and so is silence on every channel this long (longer than anyone stays quiet while looking
+    # something up mid-conversation). 0 turns that source off.
+    audio_hold_min_music_s: float = 10.0
+    audio_hold_min_silence_s: float = 20.0
 
     # Batch
     workers: int = 1

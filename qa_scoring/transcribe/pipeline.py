@@ -35,6 +35,7 @@ from qa_scoring.transcribe.audio import (
     load_audio,
 )
 from qa_scoring.transcribe.channels import CHANNEL_LABELS, apply_mask, channel_masks, keep_dominant_words
+from qa_scoring.transcribe.holds import find_holds, place_holds, scan_audio, without_music
 from qa_scoring.transcribe.roles import apply_roles, decide_roles, split_names
 from qa_scoring.transcribe.segments import SpeechSegment
 from qa_scoring.transcript import Transcript
@@ -70,7 +71,8 @@ class SpeechPipeline:
         self.settings = settings
         self.recogniser = recogniser
         self._diariser: Any = None
-        # Seconds per stage of the last call (decode, asr, diarise, assemble): for benchmarks and batch logs.
+        # Seconds per stage of the last call (decode, asr, diarise, holds, assemble): for benchmarks
+        # and batch logs.
         self.last_timings: dict[str, float] = {}
 
     @classmethod
@@ -98,16 +100,33 @@ class SpeechPipeline:
         )
         layout = detect_layout(audio)
         self.last_timings["decode"] = time.perf_counter() - started
+        scanning = time.perf_counter()
+        scan = scan_audio(
+            audio.channels if layout.by_channel else [layout.signal],
+            min_music_s=self.settings.audio_hold_min_music_s,
+        )
+        self.last_timings["holds"] = time.perf_counter() - scanning
         if layout.by_channel:
             labelled, segments, diarisation = self._by_channel(audio)
         else:
             assert layout.signal is not None
-            labelled, segments, diarisation = self._single_signal(layout.signal)
+            labelled, segments, diarisation = self._single_signal(layout.signal, scan.music_stretches)
         diarisation["layout"] = layout.note
         if not labelled:
             raise AudioError(path, "no speech recognised")
+        scanning = time.perf_counter()
+        holds = find_holds(scan, labelled, min_silence_s=self.settings.audio_hold_min_silence_s)
+        self.last_timings["holds"] += time.perf_counter() - scanning
+        if holds.dropped:
+            diarisation["music_words_dropped"] = holds.dropped
+            labelled = holds.words
+            if not labelled:
+                raise AudioError(path, "no speech recognised (only words invented over music)")
+            if layout.by_channel:  # the words are the speaker activity there
+                segments = segments_from_words(labelled)
         assembling = time.perf_counter()
         turns = build_turns(labelled)
+        events = place_holds(holds.events, turns)
         overlaps = find_overlaps(segments)
         mark_overlaps(turns, overlaps)
         decision = decide_roles(
@@ -130,6 +149,7 @@ class SpeechPipeline:
             roles=decision.as_dict(),
             models=self._models(diarisation),
             overlaps=overlaps,
+            events=events,
         )
 
     def _by_channel(self, audio: Audio) -> tuple[list[LabelledWord], list[SpeechSegment], dict[str, Any]]:
@@ -151,8 +171,10 @@ class SpeechPipeline:
         return labelled, segments_from_words(labelled), diarisation
 
     def _single_signal(
-        self, signal: np.ndarray
+        self, signal: np.ndarray, music: list[tuple[float, float]]
     ) -> tuple[list[LabelledWord], list[SpeechSegment], dict[str, Any]]:
+        """ASR, then pyannote on the signal with its hold music silenced (music would be clustered
+        as one of the speakers)."""
         result = self._recognise(signal)
         if not result.words:
             return [], [], {"method": "single"}
@@ -161,7 +183,8 @@ class SpeechPipeline:
             return labelled, segments_from_words(labelled), {"method": "single", "speakers": ["SPEAKER_00"]}
         diariser = self.diariser  # loading (first mono call only) is not diarisation time
         started = time.perf_counter()
-        segments = list(diariser(signal, SAMPLE_RATE, num_speakers=self.settings.num_speakers or None))
+        speakers = self.settings.num_speakers or None
+        segments = list(diariser(without_music(signal, music), SAMPLE_RATE, num_speakers=speakers))
         self.last_timings["diarise"] += time.perf_counter() - started
         labelled = assign_words(result.words, segments)
         speakers = sorted({s for _, s in labelled})
