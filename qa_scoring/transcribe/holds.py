@@ -148,7 +148,8 @@ def music_mask(signal: np.ndarray, levels: _Levels | None = None) -> np.ndarray:
             hi += 1
         mask[lo:a] = True
         mask[b:hi] = True
-        mask[b - reach : b] &= local[b - reach : b]  # trim a tail that ran on into speech
+        tail = max(a, b - reach)
+        mask[tail:b] &= local[tail:b]  # trim a tail that ran on into speech
     return mask
 
 
