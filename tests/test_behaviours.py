@@ -125,25 +125,6 @@ def test_negation_window_stops_at_a_clause_break() -> None:
     assert flags("That wasn't fair, so I've refunded the fee.")["resolution"] == 1.0
 
 
-def test_unfinished_asr_turn_counts_as_cut_off() -> None:
-    assert text.unfinished("and the reason i rang is because the")
-    assert not text.unfinished("when")  # a one-word question is complete
-    assert not text.unfinished("that's everything thanks")
-    from qa_scoring.rubric import features
-
-    call = _call(
-        [
-            ("customer", "so what happened was the engineer said he would come and"),
-            ("agent", "yeah yeah i've got all that"),
-            ("customer", "okay"),
-            ("agent", "right"),
-        ]
-    )
-    pos = features._position(call, [False] * 4, [text.canonical(t.text) for t in call.turns])
-    cut = features._POSITION.index("other_cut_off")
-    assert pos[1, cut] == 1.0 and pos[3, cut] == 0.0
-
-
 @pytest.mark.parametrize(
     ("sentence", "cue", "fires"),
     [
@@ -233,6 +214,10 @@ def test_call_score_is_the_best_turn_or_the_best_two_turns_evidence() -> None:
     two = call_scores(turns, call, 6, "two_turns")
     assert two[0] < 0.3 and two[1] > 0.9 and two[2] > 0.9 and np.isclose(two[3], 0.6)
     assert two[4] == 0.0 and two[5] == 0.0
+    # talking over the customer carries its call alone, whatever the aggregate
+    decisive = np.zeros(len(turns), dtype=bool)
+    decisive[0] = True
+    assert call_scores(turns, call, 6, "two_turns", decisive)[0] == 0.7
 
 
 def test_two_turns_that_carry_a_call_together_are_its_evidence(embedder) -> None:
@@ -244,7 +229,11 @@ def test_two_turns_that_carry_a_call_together_are_its_evidence(embedder) -> None
         [("agent", "Hello."), ("customer", "It's late again."), ("agent", "Right."), ("customer", "Again.")]
     )
     models = BehaviourModels(
-        {}, {}, dict.fromkeys(LEARNED, 0.6), None, aggregate={"complaint": "two_turns"}  # type: ignore[arg-type]
+        {},
+        {},
+        dict.fromkeys(LEARNED, 0.6),
+        None,
+        aggregate={"complaint": "two_turns"},  # type: ignore[arg-type]
     )
     scores = {b: np.zeros(4) for b in LEARNED}
     scores["complaint"] = np.array([0.0, 0.58, 0.0, 0.57])  # log-odds 0.32 + 0.28: 0.65 together
@@ -380,7 +369,7 @@ def test_talking_over_the_customer_is_unprofessional_whatever_is_said(detector) 
     """The agent's turn that cuts the customer off is the evidence, even when its words are harmless."""
     lines = [
         ("agent", "Good afternoon, Hillside Motors, Sam speaking."),
-        ("customer", "Hi, I'm ringing about the service on my car because the"),
+        ("customer", "Hi, I'm ringing about the service on my car because the—"),
         ("agent", "Right, what's the registration?"),
         ("customer", "It's the blue Corsa."),
         ("agent", "Thanks, have a good day."),
@@ -389,6 +378,21 @@ def test_talking_over_the_customer_is_unprofessional_whatever_is_said(detector) 
     assert result.present and [e.turn_index for e in result.evidence] == [2]
     finished = [*lines[:1], ("customer", "Hi, I'm ringing about the service on my car."), *lines[2:]]
     assert not detector.detect(_call(finished))["unprofessional"].present
+
+
+def test_a_turn_ending_without_punctuation_or_a_short_reply_is_no_rudeness(detector) -> None:
+    """Machine transcripts end turns anywhere; a back-channel over the customer is listening."""
+    trailing = [
+        ("agent", "good afternoon hillside motors sam speaking"),
+        ("customer", "hi i'm ringing about the service on my car because the"),
+        ("agent", "right what's the registration"),
+        ("customer", "it's the blue corsa"),
+        ("agent", "thanks have a good day"),
+    ]
+    assert not detector.detect(_call(trailing))["unprofessional"].present
+    short = [*trailing[:1], ("customer", "Hi, I'm ringing about the service on my car because the—")]
+    short += [("agent", "Sorry."), *trailing[3:]]
+    assert not detector.detect(_call(short))["unprofessional"].present
 
 
 def test_unseen_dev_calls_macro_f1(dev_written) -> None:

@@ -57,10 +57,13 @@ def test_metric_evidence_points_at_the_moment() -> None:
 
 
 def test_unmarked_long_silence_is_a_hold_and_dead_air() -> None:
-    call = timed(("agent", "one moment", 0.0, 1.0), ("agent", "thanks for waiting", 61.0, 62.0))
+    call = timed(("agent", "one moment", 0.0, 1.0), ("agent", "right so where were we", 61.0, 62.0))
     m = compute_metrics(call, hold_min_silence=45.0).values
     assert m["hold_count"] == 1 and m["hold_time"] == 60.0 and m["longest_silence"] == 60.0
     assert compute_metrics(call, hold_min_silence=90.0).values["hold_count"] == 0
+    # the agent's words show the same hold whatever the silence threshold
+    thanked = timed(("agent", "one moment", 0.0, 1.0), ("agent", "thanks for waiting", 61.0, 62.0))
+    assert compute_metrics(thanked, hold_min_silence=90.0).values["hold_count"] == 1
 
 
 def test_overtalk_from_pipeline_overlaps_wins() -> None:
@@ -92,7 +95,7 @@ def test_untimed_transcript_keeps_text_metrics() -> None:
 def test_interruptions_and_vulnerability_cues_from_text() -> None:
     call = Transcript.from_dict({"turns": [
         {"speaker": "customer", "text": "My husband passed away and I just wanted to —"},
-        {"speaker": "agent", "text": "Yeah, account number?"},
+        {"speaker": "agent", "text": "Yeah, what's the account number then?"},
         {"speaker": "customer", "text": "It's one two three."},
     ]})  # fmt: skip
     m = compute_metrics(call)

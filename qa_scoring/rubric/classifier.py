@@ -51,10 +51,14 @@ NGRAM_WEIGHTS = (6.0, 3.0)
 # once (a greeting) keep the best turn. The first is the default.
 AGGREGATES = ("max", "two_turns")
 # Talking over the customer is unprofessional whatever the interrupting turn says ("one sec" can be
-# it), so those agent turns are decided by structure (``features.talks_over``), scored TALK_OVER_SCORE,
-# and kept out of the learned model, which would otherwise learn their harmless words as rudeness.
+# it), so those agent turns are decided from timing or explicit cues (``talk_over``), scored
+# TALK_OVER_SCORE, and kept out of the learned model, which would otherwise learn their harmless words
+# as rudeness - as are agent turns after a customer turn a writer marked as cut off.
 TALK_OVER = "unprofessional"
 TALK_OVER_SCORE = 0.95
+# A false accusation of rudeness is the pre-score that most damages an agent's trust in QA, so its
+# threshold is the one with the best F1 among those whose out-of-fold precision reaches this floor.
+PRECISION_FLOOR: dict[str, float] = {"unprofessional": 0.92}
 # Behaviour -> the rule cue a turn needs to show it at all.
 GATES: dict[str, str] = {"apology": "apology_clean", "thanks": "thanks", "recording_disclosure": "recording"}
 STRUCTURAL = ("hold_etiquette",)
@@ -70,6 +74,7 @@ class TurnData:
     call: np.ndarray  # call index per row
     gates: dict[str, np.ndarray]
     talk_over: np.ndarray
+    not_learned: np.ndarray  # talk-over and after-cut-off agent turns: no training row for TALK_OVER
     tags: list[set[str]]
     n_dense: int  # columns before the n-gram block
 
@@ -85,15 +90,17 @@ class TurnData:
             xs.append(sp.hstack([sp.csr_matrix(cf.matrix()), vocab.transform(cf.canonical)]))
             roles += cf.roles
             call_idx += [k] * len(cf.roles)
-            all_tags += tags[k] if tags is not None else [set()] * len(cf.roles)
+            all_tags += [tags[k][t] for t in cf.turn_of] if tags is not None else [set()] * len(cf.roles)
         gates = {
             b: np.concatenate([cf.flags[:, feats.rules.RULE_NAMES.index(g)] for cf in calls]) > 0
             for b, g in GATES.items()
         }
-        talk_over = np.concatenate([feats.talks_over(cf) for cf in calls])
+        talk_over = np.concatenate([cf.talk_over for cf in calls]) if calls else np.zeros(0, dtype=bool)
+        cut = np.concatenate([cf.after_cut_off for cf in calls]) if calls else np.zeros(0, dtype=bool)
         x = sp.vstack(xs).tocsr()
         n_dense = x.shape[1] - len(vocab)
-        return cls(x, np.array(roles), np.array(call_idx), gates, talk_over, all_tags, n_dense)
+        roles_arr, calls_arr = np.array(roles), np.array(call_idx)
+        return cls(x, roles_arr, calls_arr, gates, talk_over, talk_over | cut, all_tags, n_dense)
 
 
 @dataclass
@@ -104,11 +111,23 @@ class BehaviourModels:
     vocab: NgramVocabulary
     meta: dict = field(default_factory=dict)
     aggregate: dict[str, str] = field(default_factory=dict)  # behaviour -> one of AGGREGATES
+    # behaviour -> (slope, offset) of the Platt scaling from call score to probability (``calibrate``)
+    calibration: dict[str, tuple[float, float]] = field(default_factory=dict)
 
-    def call_score(self, behaviour: str, turn_scores: np.ndarray) -> float:
-        """One call's score for the behaviour, to compare with its threshold."""
+    def call_score(
+        self, behaviour: str, turn_scores: np.ndarray, decisive: np.ndarray | None = None
+    ) -> float:
+        """One call's score for the behaviour, to compare with its threshold (``call_scores``)."""
         call = np.zeros(len(turn_scores), dtype=np.int64)
-        return float(call_scores(turn_scores, call, 1, self.aggregate.get(behaviour, AGGREGATES[0]))[0])
+        how = self.aggregate.get(behaviour, AGGREGATES[0])
+        reference = self.meta.get("reference_units", {}).get(WHO[behaviour])
+        return float(call_scores(turn_scores, call, 1, how, decisive, reference)[0])
+
+    def probability(self, behaviour: str, call_score: float) -> float:
+        """The calibrated probability that the call shows the behaviour, given its call score."""
+        slope, offset = self.calibration.get(behaviour, (1.0, 0.0))
+        z = slope * _margin(np.array([call_score]), self.threshold[behaviour])[0] + offset
+        return float(1.0 / (1.0 + np.exp(-z)))
 
     def turn_scores(self, data: TurnData) -> dict[str, np.ndarray]:
         """Probability per turn row for each learned behaviour; 0 for the wrong speaker or a closed gate."""
@@ -142,6 +161,10 @@ class BehaviourModels:
         (folder / "aggregates.json").write_text(
             json.dumps(self.aggregate, indent=2, sort_keys=True), encoding="utf-8"
         )
+        (folder / "calibration.json").write_text(
+            json.dumps({b: list(v) for b, v in self.calibration.items()}, indent=2, sort_keys=True),
+            encoding="utf-8",
+        )
         (folder / "metadata.json").write_text(
             json.dumps(self.meta, indent=2, sort_keys=True), encoding="utf-8"
         )
@@ -158,6 +181,7 @@ class BehaviourModels:
         thresholds = json.loads((folder / "thresholds.json").read_text(encoding="utf-8"))
         terms = json.loads((folder / "ngrams.json").read_text(encoding="utf-8"))
         aggregate = json.loads((folder / "aggregates.json").read_text(encoding="utf-8"))
+        calibration = json.loads((folder / "calibration.json").read_text(encoding="utf-8"))
         unknown = {b: a for b, a in aggregate.items() if a not in AGGREGATES}
         if unknown:
             raise ValueError(f"{folder}: unknown call aggregate(s) {unknown}")
@@ -168,15 +192,44 @@ class BehaviourModels:
             NgramVocabulary(terms, weights["idf"]),
             meta,
             {b: aggregate[b] for b in LEARNED},
+            {b: (float(calibration[b][0]), float(calibration[b][1])) for b in LEARNED},
         )
 
 
-def call_scores(scores: np.ndarray, call: np.ndarray, n_calls: int, aggregate: str) -> np.ndarray:
+def call_scores(
+    scores: np.ndarray,
+    call: np.ndarray,
+    n_calls: int,
+    aggregate: str,
+    decisive: np.ndarray | None = None,
+    reference_units: float | None = None,
+) -> np.ndarray:
     """Per call: the best turn score ("max"), or the best two turns' log-odds summed ("two_turns").
 
     A score of exactly 0 is a turn that cannot show the behaviour (the other speaker's, a closed
-    gate): it is no evidence either way, so it never counts as a second turn.
+    gate): it is no evidence either way, so it never counts as a second turn. A ``decisive`` turn
+    (talking over the customer) carries its call alone, whatever the aggregate.
+
+    With ``reference_units`` (the typical number of turns that could show the behaviour in a training
+    call), a call with more such turns has its log-odds lowered by log(turns / reference): the best of
+    n harmless turns is n times as likely to look like the behaviour by chance, and a recorded call
+    can have ten times the turns the model was trained on.
     """
+    out = _aggregate(scores, call, n_calls, aggregate)
+    if decisive is not None and decisive.any():
+        np.maximum.at(out, call[decisive], scores[decisive])
+    if reference_units:
+        able = np.bincount(call[scores > 0], minlength=n_calls)
+        excess = np.log(np.maximum(able, reference_units) / reference_units)
+        p = np.clip(out, 1e-6, 1 - 1e-6)
+        adjusted = 1.0 / (1.0 + np.exp(-(np.log(p / (1 - p)) - excess)))
+        out = np.where(out > 0, adjusted, 0.0)
+        if decisive is not None and decisive.any():  # talking over is no chance finding
+            np.maximum.at(out, call[decisive], scores[decisive])
+    return out
+
+
+def _aggregate(scores: np.ndarray, call: np.ndarray, n_calls: int, aggregate: str) -> np.ndarray:
     out = np.zeros(n_calls)
     if aggregate == "max":
         np.maximum.at(out, call, scores)
@@ -191,6 +244,15 @@ def call_scores(scores: np.ndarray, call: np.ndarray, n_calls: int, aggregate: s
     np.add.at(log_odds, call[best_two], np.log(p / (1 - p)))
     has_turn = np.bincount(call[best_two], minlength=n_calls) > 0
     out[has_turn] = 1.0 / (1.0 + np.exp(-log_odds[has_turn]))
+    return out
+
+
+def reference_units(data: TurnData) -> dict[str, float]:
+    """Per speaker role, the median number of turns a training call has (see ``call_scores``)."""
+    out = {}
+    for role in sorted(set(WHO.values())):
+        per_call = np.bincount(data.call[data.roles == role])
+        out[role] = float(np.median(per_call[per_call > 0])) if (per_call > 0).any() else 1.0
     return out
 
 
@@ -221,8 +283,8 @@ def _fit_weights(
         sel = rows & (data.roles == WHO[b])
         if b in GATES:  # learn only where the gate is open: the gate already rules out the rest
             sel &= data.gates[b]
-        if b == TALK_OVER:  # decided by structure, see TALK_OVER
-            sel &= ~data.talk_over
+        if b == TALK_OVER:  # decided by timing and explicit cues, see TALK_OVER
+            sel &= ~data.not_learned
         y = np.array([b in data.tags[i] for i in np.flatnonzero(sel)])
         c, ngram_weight = (settings or {}).get(b, DEFAULT_SETTING)
         scale = np.ones(data.x.shape[1])
@@ -250,6 +312,55 @@ def best_threshold(scores: np.ndarray, truth: np.ndarray, slack: float = 0.02) -
     return float((good.min() + good.max()) / 2)
 
 
+def precise_threshold(scores: np.ndarray, truth: np.ndarray, floor: float) -> float:
+    """The threshold with the best F1 among those whose precision reaches ``floor``.
+
+    Where none does (too few calls), the one with the best precision among those that still find
+    half the positives - never a threshold that finds almost nothing.
+    """
+    candidates = np.unique(np.concatenate([[0.0], scores, [1.0]]))
+    mids = (candidates[:-1] + candidates[1:]) / 2
+    pred = scores[None, :] > mids[:, None]
+    hits = (pred & truth[None, :]).sum(1)
+    precision = hits / np.maximum(1, pred.sum(1))
+    recall = hits / max(1, int(truth.sum()))
+    f1s = 2 * hits / np.maximum(1, pred.sum(1) + truth.sum())
+    ok = (precision >= floor) & (hits > 0)
+    if not ok.any():
+        ok = recall >= 0.5
+        best = precision[ok].max()
+        return float(mids[ok & (precision >= best - 1e-12)].min())
+    best_f1 = f1s[ok].max()
+    good = mids[ok & (f1s >= best_f1 - 1e-12)]
+    return float((good.min() + good.max()) / 2)
+
+
+def _margin(calls: np.ndarray, threshold: float) -> np.ndarray:
+    """Log-odds of the call score minus the threshold's: 0 at the decision boundary."""
+    p = np.clip(calls, 1e-4, 1 - 1e-4)
+    t = min(max(threshold, 1e-4), 1 - 1e-4)
+    return np.log(p / (1 - p)) - np.log(t / (1 - t))
+
+
+def calibrate(calls: np.ndarray, truth: np.ndarray, threshold: float) -> tuple[float, float]:
+    """Platt scaling of out-of-fold call scores to probabilities, with Platt's smoothed targets.
+
+    The targets (n+ + 1)/(n+ + 2) and 1/(n- + 2) instead of 1 and 0 keep a few dozen perfectly
+    separated calls from making every probability 0 or 1: a reviewer should read 0.97, not 1.0.
+    """
+    x = _margin(calls, threshold)
+    pos, neg = int(truth.sum()), int((~truth).sum())
+    if pos == 0 or neg == 0:
+        return 1.0, 0.0
+    target = np.where(truth, (pos + 1) / (pos + 2), 1 / (neg + 2))
+    xs = np.concatenate([x, x])[:, None]
+    ys = np.concatenate([np.ones(len(x)), np.zeros(len(x))])
+    weights = np.concatenate([target, 1 - target])
+    model = LogisticRegression(C=10.0, solver="lbfgs", max_iter=1000)
+    model.fit(xs, ys, sample_weight=weights)
+    return float(model.coef_[0][0]), float(model.intercept_[0])
+
+
 def _f1_at(scores: np.ndarray, truth: np.ndarray, t: float) -> float:
     pred = scores > t
     return 2 * float(np.sum(pred & truth)) / max(1, int(pred.sum() + truth.sum()))
@@ -272,7 +383,10 @@ def train(
     chosen = dict.fromkeys(LEARNED, DEFAULT_SETTING)
     thresholds = dict.fromkeys(LEARNED, 0.5)
     aggregate = dict.fromkeys(LEARNED, AGGREGATES[0])
+    calibration = dict.fromkeys(LEARNED, (1.0, 0.0))
+    reference = reference_units(data)
     if folds >= 2:
+        chosen_calls: dict[str, np.ndarray] = {}
         splits = list(GroupKFold(n_splits=folds).split(data.roles, groups=data.call))
         best_f1 = dict.fromkeys(LEARNED, -1.0)
         for setting in SETTINGS:
@@ -286,16 +400,23 @@ def train(
                     oof[b][test_idx] = scores[b][test_idx]
             for b in LEARNED:
                 for how in AGGREGATES:
-                    calls = call_scores(oof[b], data.call, n_calls, how)
-                    t = best_threshold(calls, truth[b])
+                    decisive = data.talk_over if b == TALK_OVER else None
+                    calls = call_scores(oof[b], data.call, n_calls, how, decisive, reference[WHO[b]])
+                    if b in PRECISION_FLOOR:
+                        t = precise_threshold(calls, truth[b], PRECISION_FLOOR[b])
+                    else:
+                        t = best_threshold(calls, truth[b])
                     f1 = _f1_at(calls, truth[b], t)
                     if f1 > best_f1[b] + 1e-9:
                         best_f1[b], chosen[b], thresholds[b], aggregate[b] = f1, setting, t, how
+                        chosen_calls[b] = calls
+        calibration = {b: calibrate(chosen_calls[b], truth[b], thresholds[b]) for b in LEARNED}
     coef, intercept = _fit_weights(data, all_rows, chosen)
     meta = {
         **(meta or {}),
         "feature_version": feats.FEATURE_VERSION,
+        "reference_units": reference,
         "C": {b: chosen[b][0] for b in LEARNED},
         "ngram_weight": {b: chosen[b][1] for b in LEARNED},
     }
-    return BehaviourModels(coef, intercept, thresholds, vocab, meta, aggregate)
+    return BehaviourModels(coef, intercept, thresholds, vocab, meta, aggregate, calibration)

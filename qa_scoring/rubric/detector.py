@@ -14,7 +14,7 @@ import numpy as np
 
 from qa_scoring.config import Settings, get_settings
 from qa_scoring.rubric import features as feats
-from qa_scoring.rubric.classifier import LEARNED, BehaviourModels, TurnData
+from qa_scoring.rubric.classifier import LEARNED, TALK_OVER, BehaviourModels, TurnData
 from qa_scoring.rubric.spec import BEHAVIOUR_IDS, WHO
 from qa_scoring.rubric.static_embed import TABLE_FILE, StaticEmbedder
 from qa_scoring.scored_call import BehaviourResult, Evidence
@@ -24,6 +24,10 @@ from qa_scoring.transcript import Transcript
 # and a short exchange may come between).
 HOLD_ASK_WINDOW = 4
 MAX_EVIDENCE = 3
+# A decision whose calibrated confidence (the chance it is right) is below this is left for a reviewer.
+DECISION_CONFIDENCE = 0.8
+# Hold etiquette is decided by rule, not learned: its probabilities are fixed by what the rule saw.
+HOLD_ETIQUETTE_P = {"both halves": 0.9, "one half": 0.15, "no hold": 0.03}
 
 
 class ModelMissingError(FileNotFoundError):
@@ -34,40 +38,46 @@ def models_folder(settings: Settings | None = None) -> Path:
     return (settings or get_settings()).models_dir / "behaviours"
 
 
-def _evidence(transcript: Transcript, i: int, quote: str | None = None) -> Evidence:
-    turn = transcript.turns[i]
-    return Evidence(turn_index=i, speaker=turn.role, quote=quote or turn.text, start=turn.start, end=turn.end)
+def _evidence(cf: feats.CallFeatures, i: int) -> Evidence:
+    """Unit ``i`` as evidence: its own words and times, under the index of the turn it belongs to."""
+    unit = cf.units[i]
+    return Evidence(cf.turn_of[i], unit.role, unit.text, unit.start, unit.end)
 
 
-def hold_etiquette(transcript: Transcript, cf: feats.CallFeatures) -> BehaviourResult:
-    """Both halves around a hold: a permission question before it and a thanks when the agent is back."""
-    holds = [i for i, h in enumerate(cf.after_hold) if h]
+def _result(present: bool, probability: float, evidence: list[Evidence]) -> BehaviourResult:
+    confidence = probability if present else 1.0 - probability
+    return BehaviourResult(
+        present,
+        round(confidence, 3),
+        evidence,
+        probability=round(probability, 3),
+        needs_decision=confidence < DECISION_CONFIDENCE,
+    )
+
+
+def hold_etiquette(cf: feats.CallFeatures) -> BehaviourResult:
+    """Both halves around a hold: a permission question before it and a thanks when the agent is back.
+
+    The holds come from every source (``holds``): the audio, a marker, or the agent's own words.
+    """
+    holds = [e.turn for e in cf.holds if e.turn is not None]
     if not holds:
-        return BehaviourResult(False, 0.95, [])
-    best: BehaviourResult | None = None
+        return _result(False, HOLD_ETIQUETTE_P["no hold"], [])
+    half: list[Evidence] = []
     for r in holds:
         before = [i for i in range(max(0, r - 2 * HOLD_ASK_WINDOW), r) if cf.roles[i] == "agent"][
             -HOLD_ASK_WINDOW:
         ]
         ask = [i for i in before if feats.flag(cf, i, "hold_ask")]
-        after = [i for i in range(r, len(cf.roles)) if cf.roles[i] == "agent"][:1]
-        thanks = [i for i in after if feats.flag(cf, i, "thanks")]
+        back = [i for i in range(r, len(cf.roles)) if cf.roles[i] == "agent"][:1]
+        thanks = [i for i in back if feats.flag(cf, i, "thanks")]
         if ask and thanks:
-            return BehaviourResult(
-                True, 0.9, [_evidence(transcript, ask[-1]), _evidence(transcript, thanks[0])]
-            )
-        if best is None:
+            evidence = [_evidence(cf, ask[-1]), _evidence(cf, thanks[0])]
+            return _result(True, HOLD_ETIQUETTE_P["both halves"], evidence)
+        if not half:
             # The half that was done is still useful evidence for a reviewer.
-            best = BehaviourResult(False, 0.85, [_evidence(transcript, i) for i in ask[-1:] + thanks[:1]])
-    assert best is not None
-    return best
-
-
-def _confidence(p: float, t: float) -> float:
-    """Distance from the threshold on the side taken, mapped to 0.5..1."""
-    if p > t:
-        return round(0.5 + 0.5 * (p - t) / max(1e-6, 1 - t), 3)
-    return round(0.5 + 0.5 * (t - p) / max(1e-6, t), 3)
+            half = [_evidence(cf, i) for i in ask[-1:] + thanks[:1]]
+    return _result(False, HOLD_ETIQUETTE_P["one half"], half)
 
 
 class BehaviourDetector:
@@ -115,7 +125,7 @@ class BehaviourDetector:
 
     def detect(self, transcript: Transcript) -> dict[str, BehaviourResult]:
         if not transcript.turns:
-            return {b: BehaviourResult(False, 0.5, []) for b in BEHAVIOUR_IDS}
+            return {b: _result(False, 0.5, []) for b in BEHAVIOUR_IDS}
         cf = self.features(transcript)
         return self.decide(transcript, cf, self.turn_scores(cf))
 
@@ -127,12 +137,12 @@ class BehaviourDetector:
             if b not in LEARNED:
                 continue
             p, t = scores[b], self.models.threshold[b]
-            best = self.models.call_score(b, p)
+            best = self.models.call_score(b, p, cf.talk_over if b == TALK_OVER else None)
             present = best > t
             ranked = [int(i) for i in np.argsort(-p, kind="stable") if p[i] > 0 and cf.roles[i] == WHO[b]]
             # The turns over the threshold; when only two turns together carry the call, those two.
             shown = [i for i in ranked if p[i] > t] or (ranked[:2] if present else [])
-            evidence = [_evidence(transcript, i) for i in sorted(shown[:MAX_EVIDENCE])]
-            out[b] = BehaviourResult(present, _confidence(best, t), evidence)
-        out["hold_etiquette"] = hold_etiquette(transcript, cf)
+            evidence = [_evidence(cf, i) for i in sorted(shown[:MAX_EVIDENCE])]
+            out[b] = _result(present, self.models.probability(b, best), evidence)
+        out["hold_etiquette"] = hold_etiquette(cf)
         return {b: out[b] for b in BEHAVIOUR_IDS}

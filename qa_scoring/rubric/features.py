@@ -17,13 +17,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from qa_scoring.rubric import rules, text
+from qa_scoring.rubric.holds import find_holds, resuming_turns
 from qa_scoring.rubric.static_embed import StaticEmbedder
-from qa_scoring.transcript import Transcript
+from qa_scoring.rubric.talk_over import talk_over_turns
+from qa_scoring.rubric.units import split_units
+from qa_scoring.transcript import Event, Transcript, Turn
 
 # Feature layout version: bump when the row layout changes, so a stale trained model is refused.
-FEATURE_VERSION = 5
-# In timed transcripts, a gap this long between turns is treated as a hold (no marker is written).
-HOLD_GAP_SECONDS = 20.0
+FEATURE_VERSION = 7
+# Nothing typographic (dashes, punctuation, markers) goes into a row: a model trained on tidy
+# written calls would learn the writers' conventions instead of what a real call carries.
 _POSITION = (
     "first_own",
     "second_own",
@@ -31,7 +34,6 @@ _POSITION = (
     "second_last_own",
     "rel_pos",
     "after_hold",
-    "other_cut_off",
     "overlap",
     "log_words",
 )
@@ -39,13 +41,22 @@ _POSITION = (
 
 @dataclass
 class CallFeatures:
+    """One row per unit (``units``: a turn, or a sentence-sized piece of a long one)."""
+
+    units: list[Turn]
+    turn_of: list[int]  # the transcript turn each unit comes from
     roles: list[str]
     raw: list[str]
     canonical: list[str]
     flags: np.ndarray  # (turns, len(rules.RULE_NAMES))
     emb: np.ndarray  # (turns, 384)
+    holds: list[Event]
     after_hold: list[bool]
     position: np.ndarray  # (turns, len(_POSITION))
+    talk_over: np.ndarray  # (turns,) bool: agent turns that talk over the customer (``talk_over``)
+    # (turns,) bool: agent turns right after a customer turn that a writer marked as cut off. Their
+    # labels are about the interruption, not their words, so the learned model never trains on them.
+    after_cut_off: np.ndarray
 
     def matrix(self) -> np.ndarray:
         n = len(self.roles)
@@ -58,17 +69,6 @@ class CallFeatures:
         return np.hstack([self.emb, prev_e, next_e, self.flags, prev_f, next_f, self.position]).astype(
             np.float32
         )
-
-
-def resumes_after_hold(transcript: Transcript) -> list[bool]:
-    """Turns that resume after a hold: a hold/music marker, or a long silence before them when timed."""
-    out = []
-    prev_end: float | None = None
-    for turn in transcript.turns:
-        gap = (turn.start - prev_end) if (turn.start is not None and prev_end is not None) else 0.0
-        out.append(text.hold_marker(turn.text) or gap >= HOLD_GAP_SECONDS)
-        prev_end = turn.end if turn.end is not None else prev_end
-    return out
 
 
 def _position(transcript: Transcript, after_hold: list[bool], canonical: list[str]) -> np.ndarray:
@@ -86,36 +86,56 @@ def _position(transcript: Transcript, after_hold: list[bool], canonical: list[st
     for i, t in enumerate(transcript.turns):
         rows[i, 4] = i / max(1, n - 1)
         rows[i, 5] = after_hold[i]
-        prev = transcript.turns[i - 1] if i else None
-        rows[i, 6] = bool(prev is not None and prev.role != t.role and text.interrupted(prev.text))
-        rows[i, 7] = t.overlap
-        rows[i, 8] = np.log1p(len(canonical[i].split())) / 4.0
+        rows[i, 6] = t.overlap
+        rows[i, 7] = np.log1p(len(canonical[i].split())) / 4.0
     return rows
 
 
+# An agent turn this short after an unpunctuated customer turn may be a writer's way of showing an
+# interruption ("yeah one sec" cutting in): its label may be about the timing, not the words.
+_SHORT_REPLY_WORDS = 4
+
+
+def _after_cut_off(transcript: Transcript, canonical: list[str]) -> np.ndarray:
+    """Agent turns whose rudeness label may rest on a cut-off a writer marked, not on their words.
+
+    Used only to keep such turns out of the rudeness model's training, never to decide anything, so it
+    may be broad: a customer turn a writer marked as cut off (a dash, a dangling last word), or a short
+    agent reply to a customer turn that ends without punctuation.
+    """
+    turns = transcript.turns
+    out = np.zeros(len(turns), dtype=bool)
+    for i in range(1, len(turns)):
+        prev = turns[i - 1]
+        if turns[i].role != "agent" or prev.role != "customer":
+            continue
+        unpunctuated = not text.ends_sentence(prev.text)
+        short = len(canonical[i].split()) <= _SHORT_REPLY_WORDS
+        out[i] = text.interrupted(prev.text) or (unpunctuated and short)
+    return out
+
+
 def call_features(transcript: Transcript, embedder: StaticEmbedder) -> CallFeatures:
+    transcript, turn_of = split_units(transcript)
     canonical = [text.canonical(t.text) for t in transcript.turns]
     flags = rules.call_flags(canonical)
     emb = embedder.encode(canonical)
-    after_hold = resumes_after_hold(transcript)
+    holds = find_holds(transcript, canonical, flags)
+    after_hold = resuming_turns(holds, len(canonical))
     return CallFeatures(
+        units=transcript.turns,
+        turn_of=turn_of,
         roles=[t.role for t in transcript.turns],
         raw=[t.text for t in transcript.turns],
         canonical=canonical,
         flags=flags,
         emb=emb,
+        holds=holds,
         after_hold=after_hold,
         position=_position(transcript, after_hold, canonical),
+        talk_over=talk_over_turns(transcript, canonical),
+        after_cut_off=_after_cut_off(transcript, canonical),
     )
-
-
-def talks_over(features: CallFeatures) -> np.ndarray:
-    """Agent turns that cut the customer off: talking over them, which is unprofessional whatever is said."""
-    roles = np.array(features.roles, dtype=object)
-    after_customer = np.roll(roles, 1) == "customer"
-    after_customer[:1] = False  # the first turn follows nobody
-    cut = features.position[:, _POSITION.index("other_cut_off")] > 0
-    return (roles == "agent") & after_customer & cut
 
 
 def flag(features: CallFeatures, i: int, name: str) -> bool:

@@ -9,9 +9,12 @@ Definitions (also in ``rubrics/README.md``):
 
 - speech = the union of timed turns, except marker-only turns (``[music]``, ``[on hold]``);
 - silence = a gap between speech stretches, after the first and before the last word. A gap that
-  ends at a hold marker is hold time, not silence;
-- a hold = a turn carrying a hold marker, or an unmarked gap of ``hold_min_silence`` seconds or more
-  (an unannounced hold is also dead air, so it stays in the silence figures too);
+  ends at a hold is hold time, not silence;
+- a hold = what ``holds.find_holds`` finds: music or a long silence in the audio (the transcript's
+  ``events``), a hold marker, the agent's words around a hold, or a gap of ``hold_min_silence``
+  seconds or more (a silent hold is also dead air, so it stays in the silence figures too);
+- agent interruptions = agent turns that talk over the customer (``talk_over``: timing, or explicit
+  cues in a text-only transcript);
 - overtalk = the transcript's ``overlaps`` when the pipeline gave them, else overlapping turn times
   of different roles.
 """
@@ -24,8 +27,10 @@ from typing import Any
 
 from qa_scoring.rubric import sentiment, text
 from qa_scoring.rubric.cards import find_card_numbers
+from qa_scoring.rubric.holds import find_holds
+from qa_scoring.rubric.talk_over import talk_over_turns
 from qa_scoring.scored_call import Evidence
-from qa_scoring.transcript import Transcript, Turn
+from qa_scoring.transcript import Event, Transcript, Turn
 
 HOLD_MARKER = re.compile(r"\[\s*(?:on hold|hold music|hold|music)\s*\]", re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
@@ -108,16 +113,29 @@ class CallMetrics:
 def compute_metrics(transcript: Transcript, hold_min_silence: float = 45.0) -> CallMetrics:
     values: dict[str, float | int | None] = dict.fromkeys(METRICS)
     evidence: dict[str, list[Evidence]] = {}
-    turns = transcript.turns
-    marker_turns = [i for i, t in enumerate(turns) if HOLD_MARKER.search(t.text)]
+    canonical = [text.canonical(t.text) for t in transcript.turns]
+    holds = find_holds(transcript, canonical, min_gap=hold_min_silence)
 
-    _text_metrics(transcript, values, evidence)
-    values["hold_count"] = len(marker_turns)
-    if marker_turns:
-        evidence["hold_count"] = [_evidence(i, turns[i]) for i in marker_turns]
+    _text_metrics(transcript, canonical, values, evidence)
+    values["hold_count"] = len(holds)
+    if holds:
+        evidence["hold_count"] = [_hold_evidence(transcript, e) for e in holds]
     if transcript.timed:
-        _time_metrics(transcript, set(marker_turns), hold_min_silence, values, evidence)
+        _time_metrics(transcript, holds, values, evidence)
     return CallMetrics(values, evidence)
+
+
+def _hold_evidence(transcript: Transcript, hold: Event) -> Evidence:
+    """The turn that resumes after the hold, quoted with how the hold was found."""
+    i = (
+        hold.turn
+        if hold.turn is not None and hold.turn < len(transcript.turns)
+        else len(transcript.turns) - 1
+    )
+    turn = transcript.turns[i]
+    length = f", {hold.duration:.0f} s" if hold.duration is not None else ""
+    quote = f"[hold ({hold.source}{length})] {turn.text}"
+    return Evidence(i, turn.role, quote, hold.start, hold.end)
 
 
 def _words(text: str) -> int:
@@ -129,7 +147,10 @@ def _evidence(index: int, turn: Turn, quote: str | None = None) -> Evidence:
 
 
 def _text_metrics(
-    transcript: Transcript, values: dict[str, float | int | None], evidence: dict[str, list[Evidence]]
+    transcript: Transcript,
+    canonical: list[str],
+    values: dict[str, float | int | None],
+    evidence: dict[str, list[Evidence]],
 ) -> None:
     turns = transcript.turns
     agent = transcript.turns_of("agent")
@@ -140,11 +161,7 @@ def _text_metrics(
     values["agent_words"] = sum(_words(t.text) for _, t in agent)
     values["customer_words"] = sum(_words(t.text) for _, t in customer)
 
-    interruptions = [
-        i + 1
-        for i in range(len(turns) - 1)
-        if turns[i].role == "customer" and turns[i + 1].role == "agent" and text.interrupted(turns[i].text)
-    ]
+    interruptions = [int(i) for i in talk_over_turns(transcript, canonical).nonzero()[0]]
     values["agent_interruptions"] = len(interruptions)
     if interruptions:
         evidence["agent_interruptions"] = [_evidence(i, turns[i]) for i in interruptions]
@@ -177,13 +194,12 @@ def _text_metrics(
 
 def _time_metrics(
     transcript: Transcript,
-    markers: set[int],
-    hold_min_silence: float,
+    holds: list[Event],
     values: dict[str, float | int | None],
     evidence: dict[str, list[Evidence]],
 ) -> None:
     turns = transcript.turns
-    marker_only = {i for i in markers if not HOLD_MARKER.sub("", turns[i].text).strip()}
+    marker_only = {i for i, t in enumerate(turns) if text.hold_marker(t.text) and not text.canonical(t.text)}
     speech = sorted(
         ((t.start, t.end, i) for i, t in enumerate(turns) if i not in marker_only and t.end > t.start),
         key=lambda s: (s[0], s[1]),
@@ -209,24 +225,22 @@ def _time_metrics(
         evidence["agent_first_response"] = [_evidence(i, turns[i])]
 
     # Gaps between merged speech stretches; each gap is attributed to the turn that ends it.
+    hold_at = {e.turn: e for e in holds if e.turn is not None}
     silence_total = hold_time = 0.0
     longest: tuple[float, float, float, int] | None = None
-    hold_evidence = list(evidence.get("hold_count", []))
-    extra_holds = 0
     covered_end = speech[0][1] if speech else 0.0
     for start, end, i in speech[1:]:
         if start > covered_end:
             gap = start - covered_end
-            if i in markers or _spans_marker(covered_end, start, marker_only, turns):
+            hold = hold_at.get(i) or next(
+                (hold_at[m] for m in marker_only if covered_end <= turns[m].start <= start), None
+            )
+            if hold is not None:
                 hold_time += gap
-            else:
+            if hold is None or hold.source == "silence":  # a silent hold is dead air as well
                 silence_total += gap
                 if longest is None or gap > longest[0]:
                     longest = (gap, covered_end, start, i)
-                if gap >= hold_min_silence:
-                    extra_holds += 1
-                    hold_time += gap
-                    hold_evidence.append(_gap_evidence(i, turns[i], gap, covered_end, start))
         covered_end = max(covered_end, end)
     values["silence_total"] = _r(silence_total)
     values["longest_silence"] = _r(longest[0]) if longest else 0.0
@@ -234,20 +248,12 @@ def _time_metrics(
         gap, gap_start, gap_end, i = longest
         evidence["longest_silence"] = [_gap_evidence(i, turns[i], gap, gap_start, gap_end)]
     values["hold_time"] = _r(hold_time)
-    values["hold_count"] = (values["hold_count"] or 0) + extra_holds
-    if hold_evidence:
-        evidence["hold_count"] = hold_evidence
 
     _overtalk(transcript, values, evidence)
 
 
 def _gap_evidence(index: int, turn: Turn, gap: float, start: float, end: float) -> Evidence:
     return Evidence(index, turn.role, f"[{gap:.1f} s silence before this turn]", _r(start), _r(end))
-
-
-def _spans_marker(gap_start: float, gap_end: float, marker_only: set[int], turns: list[Turn]) -> bool:
-    """Whether a marker-only turn sits inside this gap (the gap is then part of the hold)."""
-    return any(gap_start <= turns[i].start <= gap_end for i in marker_only)
 
 
 def _overtalk(

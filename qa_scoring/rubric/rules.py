@@ -92,6 +92,31 @@ _CUES: dict[str, list[str]] = {
         r"sorry (you|if you)('re| are) (unhappy|upset)",
     ],
     "hold_word": [r"hold", r"bear with", r"moment", r"minute", r"sec", r"second", r"hang on", r"wait"],
+    # the agent putting the customer on hold, or asking them to wait while they go and do something
+    "hold_announce": [
+        r"(put|pop|place|stick|putting|popping|placing|sticking) you on (a )?"
+        r"(brief |quick |short |little )?hold",
+        r"(on|a) (brief |quick |short |little )?hold",
+        r"bear with (me|us)",
+        r"hang on( (a|one|just a) (sec|second|moment|minute|tick|mo))?",
+        r"(give|bear with) (me|us) (a|one|two|a few|just a) (sec|secs|second|seconds|moment|moments|minute"
+        r"|minutes|tick|mo)",
+        r"(while|whilst) i (just )?(check|look|find|speak|have a look|pull|go|ask|get|pop|grab|see)",
+        r"(just )?(one|a|two) (sec|second|moment|minute|tick|mo) (while|whilst|please|i'll|let me)",
+    ],
+    # the agent coming back to the customer after a hold
+    "hold_return": [
+        r"thank(s| you) (so much |very much |ever so much )?for (holding|waiting|your patience"
+        r"|being (so )?patient|bearing with (me|us)|hanging on|hanging on the line|staying on the line)",
+        r"(sorry|apologies|apologise) (for|about) (the|that|keeping you|the long|the little) ?"
+        r"(wait|waiting|delay|hold)",
+        r"sorry (to|for) (keep|keeping|have kept) you( waiting| holding| on hold)?",
+        r"(are you )?still (there|with me|on the line)",
+        r"(i'm|im|i am) back( with you)?",
+        r"(appreciate|appreciated) (you )?(holding|waiting|your patience|you bearing with)",
+        r"(thanks|thank you) for bearing with",
+        r"(kept|keeping) you (waiting|holding|on hold)",
+    ],
     "permission": [
         r"(is|would) (it|that) be (ok|okay|alright|all right|fine)",
         r"(is|would) (it|that) (ok|okay|alright|all right)",

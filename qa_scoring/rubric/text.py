@@ -15,8 +15,12 @@ from qa_scoring.spoken_numbers import number_words
 
 # Markers for non-speech at the start of a turn: "[on hold]" in written transcripts, "[music]" in
 # ASR-style ones; a few common variants from other transcription tools.
-_HOLD_MARKER = re.compile(r"^\s*[\[(<]\s*(on hold|hold|music|hold music|silence|pause)\s*[\])>]\s*", re.I)
-_ANY_MARKER = re.compile(r"[\[(<]\s*[a-z ]{1,20}\s*[\])>]", re.I)
+_HOLD_MARKER = re.compile(
+    r"^\s*[\[(<*]\s*(?:[a-z]+ ){0,2}(?:on hold|hold|holding|music|hold music|music on hold|silence)"
+    r"(?: [a-z]+){0,2}\s*[\])>*]\s*",
+    re.I,
+)
+_ANY_MARKER = re.compile(r"[\[(<*]\s*[a-z ]{1,30}\s*[\])>*]", re.I)
 # A turn cut off by the other speaker: ends in a dash (written) or an ellipsis.
 _CUT_OFF = re.compile(r"(—|–|--|-|\.\.\.|…)\s*$")
 
@@ -75,6 +79,11 @@ def unfinished(canonical_text: str) -> bool:
     return len(words) >= UNFINISHED_MIN_WORDS and words[-1] in _DANGLING
 
 
+def ends_sentence(text: str) -> bool:
+    """Whether a written turn ends with sentence punctuation (machine transcripts often do not)."""
+    return bool(_ENDS_SENTENCE.search(text.strip()))
+
+
 def interrupted(text: str) -> bool:
     """Whether a turn was cut off by the other speaker, in a written or an ASR-style transcript.
 
@@ -84,7 +93,7 @@ def interrupted(text: str) -> bool:
     stripped = text.strip()
     if cut_off(stripped):
         return True
-    return not _ENDS_SENTENCE.search(stripped) and unfinished(canonical(stripped))
+    return not ends_sentence(stripped) and unfinished(canonical(stripped))
 
 
 def asr_style(text: str) -> str:
@@ -105,4 +114,4 @@ def asr_style(text: str) -> str:
 
 def canonical(text: str) -> str:
     """The form rules and embeddings see: ASR style with non-speech markers removed."""
-    return " ".join(_ANY_MARKER.sub(" ", asr_style(text)).split())
+    return " ".join(asr_style(_ANY_MARKER.sub(" ", text)).split())
