@@ -15,6 +15,9 @@ SCHEMA = "qa-scoring/scored-call"
 SCHEMA_VERSION = 1
 
 Result = Literal["pass", "fail", "partial", "na"]
+# A pre-score less sure than this (the calibrated chance that it is right) is not asserted: it is
+# shown as needing a reviewer's decision, for behaviours and the criteria that rest on them.
+DECISION_CONFIDENCE = 0.8
 
 
 @dataclass

@@ -195,7 +195,8 @@ def _event_from_dict(data: Any, index: int) -> Event:
     if not isinstance(data, dict) or data.get("kind") != "hold":
         raise TranscriptError(f'event {index}: expected an object with kind "hold"')
     if data.get("source") not in EVENT_SOURCES:
-        raise TranscriptError(f"event {index}: source {data.get('source')!r} is not one of {', '.join(EVENT_SOURCES)}")
+        known = ", ".join(EVENT_SOURCES)
+        raise TranscriptError(f"event {index}: source {data.get('source')!r} is not one of {known}")
     turn = data.get("turn")
     return Event(
         kind="hold",

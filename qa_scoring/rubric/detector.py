@@ -17,15 +17,13 @@ from qa_scoring.rubric import features as feats
 from qa_scoring.rubric.classifier import LEARNED, TALK_OVER, BehaviourModels, TurnData
 from qa_scoring.rubric.spec import BEHAVIOUR_IDS, WHO
 from qa_scoring.rubric.static_embed import TABLE_FILE, StaticEmbedder
-from qa_scoring.scored_call import BehaviourResult, Evidence
+from qa_scoring.scored_call import DECISION_CONFIDENCE, BehaviourResult, Evidence
 from qa_scoring.transcript import Transcript
 
 # Agent turns before the hold in which the permission question may sit (the customer's "yes"
 # and a short exchange may come between).
 HOLD_ASK_WINDOW = 4
 MAX_EVIDENCE = 3
-# A decision whose calibrated confidence (the chance it is right) is below this is left for a reviewer.
-DECISION_CONFIDENCE = 0.8
 # Hold etiquette is decided by rule, not learned: its probabilities are fixed by what the rule saw.
 HOLD_ETIQUETTE_P = {"both halves": 0.9, "one half": 0.15, "no hold": 0.03}
 

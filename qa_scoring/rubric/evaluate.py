@@ -8,14 +8,21 @@ Semantics (the contract ``rubrics/README.md`` documents):
 - score = 100 x sum(weight x value) / sum(weight) over applicable criteria, value pass 1,
   partial 0.5, fail 0; a failed ``auto_fail`` criterion makes the score 0 and ``auto_failed`` true;
 - confidence comes from the behaviour confidences the decision rests on (metrics are measured,
-  so they count as certain); evidence is the behaviours' evidence plus the metric's moment.
+  so they count as certain); a criterion less sure than ``DECISION_CONFIDENCE`` needs a reviewer's
+  decision; evidence is the behaviours' evidence plus the metric's moment.
 """
 
 from __future__ import annotations
 
 from qa_scoring.rubric.metrics import METRICS, CallMetrics
 from qa_scoring.rubric.rubric import Condition, Criterion, Rubric, Test
-from qa_scoring.scored_call import BehaviourResult, CriterionResult, Evidence, ScorecardResult
+from qa_scoring.scored_call import (
+    DECISION_CONFIDENCE,
+    BehaviourResult,
+    CriterionResult,
+    Evidence,
+    ScorecardResult,
+)
 
 VALUES = {"pass": 1.0, "partial": 0.5, "fail": 0.0}
 # A behaviour the detector did not report counts as absent, and as a decision nobody is sure of.
@@ -121,6 +128,7 @@ def evaluate_criterion(criterion: Criterion, call: _Call) -> CriterionResult:
             evidence=_dedupe(evidence or []),
             auto_fail=criterion.auto_fail,
             reason=reason,
+            needs_decision=confidence < DECISION_CONFIDENCE,
         )
 
     applies, app_conf, why_not = call.conditions_hold(criterion.applies_when)
