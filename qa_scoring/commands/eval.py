@@ -134,7 +134,8 @@ def _usable_detector(calls: list, force_cv: bool):  # -> BehaviourDetector | Non
         return None
     try:
         detector = BehaviourDetector.load()
-    except ModelMissingError:
+    except ModelMissingError as exc:
+        click.echo(f"no usable installed model ({exc}); cross-validating instead", err=True)
         return None
     trained_on = set(detector.models.meta.get("files", {}).values())
     if any(c.sha256 in trained_on for c in calls):
