@@ -247,14 +247,14 @@ def test_batch_report_counts_calls_not_reasons(sqlite_url: str) -> None:
         rs.SAMPLE: 1,
     }
     text = format_text(report).splitlines()
-    at = text.index("review: 4 of 5 calls flagged for review (80%)")
-    assert text[at + 1 : at + 6] == [
+    at = text.index(
+        "review: 4 of 5 calls flagged for review (80%); calls per reason (a call may have several):"
+    )
+    assert text[at + 1 :] == [
         "  1 call: auto-fail",
         "  1 call: needs a decision",
         "  2 calls: complaint call",
         "  3 calls: low score",
         "  1 call: random sample",
+        "  share cap (review_max_share 0.3): 2 calls unflagged; per-agent top-up: 0 calls added",
     ]
-    assert text[at + 6].startswith(
-        "  2 calls unflagged by the review share cap (review_max_share 0.3), 0 calls added by the"
-    )

@@ -171,12 +171,14 @@ def review_lines(review: dict[str, Any]) -> list[str]:
     """``N of M calls flagged for review (x%)``, then calls per reason, then what the cap did."""
     share = f" ({review['share']:.0%})" if review.get("share") is not None else ""
     lines = [f"review: {review['flagged']} of {_calls(review['scored'])} flagged for review{share}"]
+    if review["calls_by_reason"]:
+        lines[0] += "; calls per reason (a call may have several):"
     for kind, n in review["calls_by_reason"].items():
         lines.append(f"  {_calls(n)}: {kind}")
     if review.get("max_share") is not None:
         lines.append(
-            f"  {_calls(review['unflagged_by_cap'])} unflagged by the review share cap "
-            f"(review_max_share {review['max_share']:g}), {_calls(review['topped_up'])} added by the "
-            "per-agent top-up; a call can have several reasons"
+            f"  share cap (review_max_share {review['max_share']:g}): "
+            f"{_calls(review['unflagged_by_cap'])} unflagged; "
+            f"per-agent top-up: {_calls(review['topped_up'])} added"
         )
     return lines
