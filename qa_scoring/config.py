@@ -79,6 +79,10 @@ class Settings:
     # At most this share of a batch's scored calls stays flagged; beyond it the lowest-priority calls
     # are unflagged (auto-fails and the random sample always stay; 1: no cap).
     review_max_share: float = 0.3
+    # An agent with at least this many calls in a batch and none flagged gets one flagged (the
+    # top-up); an agent with fewer is left to the random sample and later batches, so a small
+    # batch (one call per agent) is not flagged whole.
+    review_top_up_min_calls: int = 5
     # Call metrics: an unmarked silence this long (seconds) counts as a hold.
     hold_min_silence: float = 45.0
 

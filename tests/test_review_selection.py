@@ -200,9 +200,11 @@ def test_every_agent_gets_a_review_after_the_cap(sqlite_url: str) -> None:
         bp.apply(calls[0], _decision(rs.AUTO_FAIL, 0.8))  # agent A0 has one the cap never drops
         bp.apply(calls[1], _decision(rs.LOW_SCORE, 0.3))  # A1's only flag, beyond a share of 0
         s.add_all(calls)
-    settings = replace(SETTINGS, review_max_share=0.0)
+    settings = replace(SETTINGS, review_max_share=0.0, review_top_up_min_calls=3)
     with factory.begin() as s:
         ids = list(s.scalars(select(Call.id)))
+        # agents with fewer calls in the batch than the minimum are left to the sample
+        assert bp.top_up_agents(s, ids, replace(settings, review_top_up_min_calls=4)) == []
         result = bp.finish_batch(s, ids, settings)
         low = s.scalar(select(Call.id).where(Call.content_sha256 == _sha(1)))
         assert result.unflagged_by_cap == [low] and len(result.topped_up) == 2
@@ -258,3 +260,21 @@ def test_batch_report_counts_calls_not_reasons(sqlite_url: str) -> None:
         "  1 call: random sample",
         "  share cap (review_max_share 0.3): 2 calls unflagged; per-agent top-up: 0 calls added",
     ]
+
+
+def test_only_uncertain_criteria_that_could_change_an_outcome_need_a_decision() -> None:
+    # Nine sure passes and one uncertain criterion: either way the card scores 90 or 100, over 60.
+    settled = _card(criteria=[_crit(f"c{i}") for i in range(9)] + [_crit("open", "fail", open_=True)])
+    assert _reasons(_scored(settled)) == []
+    # The same uncertain criterion on a card it could pull under 60 is the reviewer's to decide.
+    close = _card(score=50, criteria=[_crit("a"), _crit("b", "fail"), _crit("open", "fail", open_=True)])
+    assert _reasons(_scored(close))[0] == "needs a decision: 1 criterion"
+    # An uncertain auto-fail criterion always matters, passing or not.
+    guard = _card(criteria=[_crit(f"c{i}") for i in range(9)] + [_crit("id", auto_fail=True, open_=True)])
+    assert _reasons(_scored(guard)) == ["needs a decision: 1 criterion"]
+
+
+def test_an_uncertain_complaint_is_a_decision_not_a_complaint_call() -> None:
+    scored = _scored()
+    scored.behaviours["complaint"] = BehaviourResult(True, 0.6, probability=0.6, needs_decision=True)
+    assert _reasons(scored) == ["needs a decision: whether it is a complaint"]

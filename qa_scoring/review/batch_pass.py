@@ -73,7 +73,8 @@ def _has_kind(call: Call, kind: str) -> bool:
 
 
 def top_up_agents(session: Session, call_ids: Iterable[int], settings: Settings) -> list[int]:
-    """Flag one call of every agent in ``call_ids`` that has none flagged; returns the calls flagged.
+    """Flag one call of every agent with ``review_top_up_min_calls`` or more calls in ``call_ids`` and
+    none flagged; returns the calls flagged.
 
     The chosen call is the one with the lowest sample draw, so the choice is repeatable. Reasons it
     already had (a call the share cap unflagged) stay, with the sample added after them.
@@ -85,7 +86,7 @@ def top_up_agents(session: Session, call_ids: Iterable[int], settings: Settings)
         by_agent[call.agent_id].append(call)
     flagged = []
     for agent_calls in by_agent.values():
-        if any(c.needs_review for c in agent_calls):
+        if len(agent_calls) < settings.review_top_up_min_calls or any(c.needs_review for c in agent_calls):
             continue
         pick = min(agent_calls, key=lambda c: sample_draw(c.content_sha256))
         reasons = [r for r in pick.review_reasons or [] if kind_of(r) != SAMPLE]

@@ -10,8 +10,11 @@ kind                   when                                                     
 ``auto-fail``          an auto-fail criterion failed and the decision is sure     0.8 - 0.99
                        (not ``needs_decision``): the scorecard is zeroed
 ``needs a decision``   criteria whose pre-score rests on an uncertain behaviour   0.6 - 0.79
-                       (``CriterionResult.needs_decision``); an uncertain
-                       auto-fail is this, not ``auto-fail``
+                       (``CriterionResult.needs_decision``) and whose decision
+                       could change an outcome (auto-fail the card, or move its
+                       score across ``review_low_score``); an uncertain
+                       auto-fail is this, not ``auto-fail``; an uncertain
+                       complaint is this, not ``complaint call``
 ``complaint call``     the complaint behaviour is present                         0.4 - 0.59
 ``low score``          an applicable scorecard scores under ``review_low_score``  0.2 - 0.39
 ``random sample``      the fair sample of otherwise-unflagged calls               0.1
@@ -50,7 +53,14 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from qa_scoring.config import Settings
-from qa_scoring.scored_call import BehaviourResult, ReviewPriority, ScorecardResult, ScoredCall
+from qa_scoring.rubric.evaluate import VALUES
+from qa_scoring.scored_call import (
+    BehaviourResult,
+    CriterionResult,
+    ReviewPriority,
+    ScorecardResult,
+    ScoredCall,
+)
 
 AUTO_FAIL = "auto-fail"
 NEEDS_DECISION = "needs a decision"
@@ -140,13 +150,18 @@ def reasons_for(
     if failed:
         reasons.append(Reason(AUTO_FAIL, "; ".join(failed)))
 
-    open_criteria = sum(1 for card in cards for c in card.criteria if c.needs_decision)
-    if open_criteria:
-        noun = "criterion" if open_criteria == 1 else "criteria"
-        reasons.append(Reason(NEEDS_DECISION, f"{open_criteria} {noun}", 1.0 - 1.0 / open_criteria))
-
+    open_criteria = sum(len(material_open_criteria(card, settings.review_low_score)) for card in cards)
     complaint = behaviours.get("complaint")
-    if complaint is not None and complaint.present:
+    unsure_complaint = complaint is not None and complaint.needs_decision
+    open_decisions = open_criteria + unsure_complaint
+    if open_decisions:
+        parts = (
+            [f"{open_criteria} {'criterion' if open_criteria == 1 else 'criteria'}"] if open_criteria else []
+        )
+        parts += ["whether it is a complaint"] if unsure_complaint else []
+        reasons.append(Reason(NEEDS_DECISION, ", ".join(parts), 1.0 - 1.0 / open_decisions))
+
+    if complaint is not None and complaint.present and not complaint.needs_decision:
         reasons.append(Reason(COMPLAINT))
 
     threshold = settings.review_low_score
@@ -163,6 +178,30 @@ def reasons_for(
         more = f" (+{len(low) - LOW_SHOWN} more)" if len(low) > LOW_SHOWN else ""
         reasons.append(Reason(LOW_SCORE, shown + more, (threshold - worst) / max(threshold, 1e-9)))
     return reasons
+
+
+def material_open_criteria(card: ScorecardResult, low_score: float) -> list[CriterionResult]:
+    """The uncertain criteria of a card whose decision could change what a reviewer acts on.
+
+    An uncertain pre-score matters when deciding it either way could auto-fail the card, or move the
+    card's score across ``low_score``; one that cannot change either is left as pre-scored, so the
+    queue holds the calls where a reviewer's decision changes something.
+    """
+    if not card.applicable:
+        return []
+    scored = [c for c in card.criteria if c.result != "na"]
+    unsure = [c for c in scored if c.needs_decision]
+    if not unsure:
+        return []
+    material = [c for c in unsure if c.auto_fail]
+    total = sum(c.weight for c in scored)
+    if total > 0:
+        sure = sum(c.weight * VALUES[c.result] for c in scored if not c.needs_decision)
+        lowest = 100.0 * sure / total
+        highest = 100.0 * (sure + sum(c.weight for c in unsure)) / total
+        if lowest < low_score <= highest:
+            material += [c for c in unsure if not c.auto_fail]
+    return material
 
 
 def priority(reasons: list[Reason]) -> float:
