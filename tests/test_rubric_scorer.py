@@ -90,7 +90,8 @@ def test_real_detector_end_to_end(real_detector) -> None:
             assert card.score is None or 0.0 <= card.score <= 100.0
             for crit in card.criteria:
                 for ev in crit.evidence:
-                    assert scored_turn_text(call, ev.turn_index).startswith(ev.quote[:10])
+                    # the quote is the turn, or the sentences of a long turn that show it
+                    assert ev.quote in " ".join(scored_turn_text(call, ev.turn_index).split())
         assert scored.models["behaviours"]["version"] == real_detector.version
     assert scorer.score(Transcript.load(dev("dev-010"))).scorecards["rater"].score > scorer.score(
         Transcript.load(dev("dev-009"))).scorecards["rater"].score  # fmt: skip

@@ -15,6 +15,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, defer, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
+from qa_scoring.scored_call import DECISION_CONFIDENCE
 from qa_scoring.store.audit import audit
 from qa_scoring.store.models import (
     CRITERION_RESULTS,
@@ -59,6 +60,11 @@ class CriterionView:
     @property
     def final(self) -> str:
         return self.decision.human_result if self.decision else self.automatic
+
+    @property
+    def needs_decision(self) -> bool:
+        """The pre-score is too unsure to assert: shown as open until an officer decides."""
+        return self.confidence < DECISION_CONFIDENCE
 
 
 def latest_transcript(session: Session, call: Call) -> Transcript | None:

@@ -42,7 +42,15 @@ def render_table(scored: ScoredCall, colour: bool = False) -> str:
         if not card.applicable:
             continue
         for crit in card.criteria:
-            if crit.result in ("fail", "partial"):
+            if crit.needs_decision and crit.result != "na":
+                lines.append(
+                    _paint(
+                        f"      {'decide':<9} {crit.name} (pre-score {crit.result}: {crit.reason})",
+                        colour,
+                        fg="yellow",
+                    )
+                )
+            elif crit.result in ("fail", "partial"):
                 mark = "AUTO-FAIL" if crit.auto_fail and crit.result == "fail" else crit.result
                 lines.append(
                     _paint(
