@@ -218,6 +218,10 @@ def test_call_score_is_the_best_turn_or_the_best_two_turns_evidence() -> None:
     decisive = np.zeros(len(turns), dtype=bool)
     decisive[0] = True
     assert call_scores(turns, call, 6, "two_turns", decisive)[0] == 0.7
+    # an acknowledgement ("okay") is never the second turn's evidence against the first
+    short = np.zeros(len(turns), dtype=bool)
+    short[[1, 2]] = True
+    assert np.isclose(call_scores(turns, call, 6, "two_turns", short=short)[0], 0.7)
 
 
 def test_two_turns_that_carry_a_call_together_are_its_evidence(embedder) -> None:
@@ -226,7 +230,12 @@ def test_two_turns_that_carry_a_call_together_are_its_evidence(embedder) -> None
     from qa_scoring.rubric.classifier import LEARNED, BehaviourModels
 
     call = _call(
-        [("agent", "Hello."), ("customer", "It's late again."), ("agent", "Right."), ("customer", "Again.")]
+        [
+            ("agent", "Hello."),
+            ("customer", "It's late again today."),
+            ("agent", "Right."),
+            ("customer", "It's happened again this week."),
+        ]
     )
     models = BehaviourModels(
         {},

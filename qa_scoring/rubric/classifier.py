@@ -30,6 +30,7 @@ from sklearn.model_selection import GroupKFold
 from qa_scoring.rubric import features as feats
 from qa_scoring.rubric.ngrams import NgramVocabulary
 from qa_scoring.rubric.spec import BEHAVIOUR_IDS, WHO
+from qa_scoring.rubric.talk_over import SHORT_TURN_WORDS
 
 SEED = 13
 C = 0.5
@@ -75,6 +76,7 @@ class TurnData:
     gates: dict[str, np.ndarray]
     talk_over: np.ndarray
     not_learned: np.ndarray  # talk-over and after-cut-off agent turns: no training row for TALK_OVER
+    short: np.ndarray  # turns of SHORT_TURN_WORDS words or fewer ("okay"): never a second turn's evidence
     tags: list[set[str]]
     n_dense: int  # columns before the n-gram block
 
@@ -100,7 +102,10 @@ class TurnData:
         x = sp.vstack(xs).tocsr()
         n_dense = x.shape[1] - len(vocab)
         roles_arr, calls_arr = np.array(roles), np.array(call_idx)
-        return cls(x, roles_arr, calls_arr, gates, talk_over, talk_over | cut, all_tags, n_dense)
+        short = np.array(
+            [len(c.split()) <= SHORT_TURN_WORDS for cf in calls for c in cf.canonical], dtype=bool
+        )
+        return cls(x, roles_arr, calls_arr, gates, talk_over, talk_over | cut, short, all_tags, n_dense)
 
 
 @dataclass
@@ -115,13 +120,17 @@ class BehaviourModels:
     calibration: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def call_score(
-        self, behaviour: str, turn_scores: np.ndarray, decisive: np.ndarray | None = None
+        self,
+        behaviour: str,
+        turn_scores: np.ndarray,
+        decisive: np.ndarray | None = None,
+        short: np.ndarray | None = None,
     ) -> float:
         """One call's score for the behaviour, to compare with its threshold (``call_scores``)."""
         call = np.zeros(len(turn_scores), dtype=np.int64)
         how = self.aggregate.get(behaviour, AGGREGATES[0])
         reference = self.meta.get("reference_units", {}).get(WHO[behaviour])
-        return float(call_scores(turn_scores, call, 1, how, decisive, reference)[0])
+        return float(call_scores(turn_scores, call, 1, how, decisive, reference, short)[0])
 
     def probability(self, behaviour: str, call_score: float) -> float:
         """The calibrated probability that the call shows the behaviour, given its call score."""
@@ -203,6 +212,7 @@ def call_scores(
     aggregate: str,
     decisive: np.ndarray | None = None,
     reference_units: float | None = None,
+    short: np.ndarray | None = None,
 ) -> np.ndarray:
     """Per call: the best turn score ("max"), or the best two turns' log-odds summed ("two_turns").
 
@@ -214,8 +224,11 @@ def call_scores(
     call), a call with more such turns has its log-odds lowered by log(turns / reference): the best of
     n harmless turns is n times as likely to look like the behaviour by chance, and a recorded call
     can have ten times the turns the model was trained on.
+
+    Under "two_turns" a ``short`` turn ("okay", "right") is never the second turn: an acknowledgement
+    says nothing against what the speaker said before it.
     """
-    out = _aggregate(scores, call, n_calls, aggregate)
+    out = _aggregate(scores, call, n_calls, aggregate, short)
     if decisive is not None and decisive.any():
         np.maximum.at(out, call[decisive], scores[decisive])
     if reference_units:
@@ -229,7 +242,9 @@ def call_scores(
     return out
 
 
-def _aggregate(scores: np.ndarray, call: np.ndarray, n_calls: int, aggregate: str) -> np.ndarray:
+def _aggregate(
+    scores: np.ndarray, call: np.ndarray, n_calls: int, aggregate: str, short: np.ndarray | None = None
+) -> np.ndarray:
     out = np.zeros(n_calls)
     if aggregate == "max":
         np.maximum.at(out, call, scores)
@@ -238,6 +253,11 @@ def _aggregate(scores: np.ndarray, call: np.ndarray, n_calls: int, aggregate: st
     order = able[np.lexsort((-scores[able], call[able]))]  # by call, best turn first
     starts = np.flatnonzero(np.r_[True, call[order][1:] != call[order][:-1]])
     rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+    if short is not None:  # the best turn always counts; a short one never as the second
+        keep = (rank == 0) | ~short[order]
+        order = order[keep]
+        starts = np.flatnonzero(np.r_[True, call[order][1:] != call[order][:-1]])
+        rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
     best_two = order[rank < 2]
     p = np.clip(scores[best_two], 1e-6, 1 - 1e-6)
     log_odds = np.zeros(n_calls)
@@ -401,7 +421,9 @@ def train(
             for b in LEARNED:
                 for how in AGGREGATES:
                     decisive = data.talk_over if b == TALK_OVER else None
-                    calls = call_scores(oof[b], data.call, n_calls, how, decisive, reference[WHO[b]])
+                    calls = call_scores(
+                        oof[b], data.call, n_calls, how, decisive, reference[WHO[b]], data.short
+                    )
                     if b in PRECISION_FLOOR:
                         t = precise_threshold(calls, truth[b], PRECISION_FLOOR[b])
                     else:

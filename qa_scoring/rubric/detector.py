@@ -14,7 +14,7 @@ import numpy as np
 
 from qa_scoring.config import Settings, get_settings
 from qa_scoring.rubric import features as feats
-from qa_scoring.rubric.classifier import LEARNED, TALK_OVER, BehaviourModels, TurnData
+from qa_scoring.rubric.classifier import LEARNED, SHORT_TURN_WORDS, TALK_OVER, BehaviourModels, TurnData
 from qa_scoring.rubric.spec import BEHAVIOUR_IDS, WHO
 from qa_scoring.rubric.static_embed import TABLE_FILE, StaticEmbedder
 from qa_scoring.scored_call import DECISION_CONFIDENCE, BehaviourResult, Evidence
@@ -131,11 +131,12 @@ class BehaviourDetector:
         self, transcript: Transcript, cf: feats.CallFeatures, scores: dict[str, np.ndarray]
     ) -> dict[str, BehaviourResult]:
         out: dict[str, BehaviourResult] = {}
+        short = np.array([len(c.split()) <= SHORT_TURN_WORDS for c in cf.canonical], dtype=bool)
         for b in BEHAVIOUR_IDS:
             if b not in LEARNED:
                 continue
             p, t = scores[b], self.models.threshold[b]
-            best = self.models.call_score(b, p, cf.talk_over if b == TALK_OVER else None)
+            best = self.models.call_score(b, p, cf.talk_over if b == TALK_OVER else None, short)
             present = best > t
             ranked = [int(i) for i in np.argsort(-p, kind="stable") if p[i] > 0 and cf.roles[i] == WHO[b]]
             # The turns over the threshold; when only two turns together carry the call, those two.
