@@ -251,13 +251,10 @@ def _aggregate(
         return out
     able = np.flatnonzero(scores > 0)
     order = able[np.lexsort((-scores[able], call[able]))]  # by call, best turn first
-    starts = np.flatnonzero(np.r_[True, call[order][1:] != call[order][:-1]])
-    rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+    rank = _rank_in_call(call[order])
     if short is not None:  # the best turn always counts; a short one never as the second
-        keep = (rank == 0) | ~short[order]
-        order = order[keep]
-        starts = np.flatnonzero(np.r_[True, call[order][1:] != call[order][:-1]])
-        rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+        order = order[(rank == 0) | ~short[order]]
+        rank = _rank_in_call(call[order])
     best_two = order[rank < 2]
     p = np.clip(scores[best_two], 1e-6, 1 - 1e-6)
     log_odds = np.zeros(n_calls)
@@ -265,6 +262,12 @@ def _aggregate(
     has_turn = np.bincount(call[best_two], minlength=n_calls) > 0
     out[has_turn] = 1.0 / (1.0 + np.exp(-log_odds[has_turn]))
     return out
+
+
+def _rank_in_call(calls: np.ndarray) -> np.ndarray:
+    """Each row's position within its run of equal call indexes (rows grouped by call)."""
+    starts = np.flatnonzero(np.r_[True, calls[1:] != calls[:-1]])
+    return np.arange(len(calls)) - np.repeat(starts, np.diff(np.r_[starts, len(calls)]))
 
 
 def reference_units(data: TurnData) -> dict[str, float]:
