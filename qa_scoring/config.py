@@ -90,6 +90,19 @@ class Settings:
     secret_key: str = ""  # empty: a random key kept in data_dir/.secret_key
     # Send the session cookie over HTTPS only; turn on when the UI is served behind TLS.
     session_cookie_secure: bool = False
+    # Reverse proxies in front of the UI that set X-Forwarded-For/-Proto (0: none). The login
+    # throttle counts failures per client address, which behind a proxy is only known from there.
+    proxy_hops: int = 0
+    # A signed-in session ends after this many minutes without a request.
+    session_idle_minutes: float = 30.0
+    # Login throttle: after login_max_failures failed attempts on one account (or
+    # login_client_max_failures from one client address) within login_window_s, sign-in is refused
+    # (429 with Retry-After) for login_lock_s seconds, doubling with each further failure (at most an
+    # hour). A success or an admin unlock (`qa-scoring users unlock`, the users page) resets an account.
+    login_max_failures: int = 5
+    login_client_max_failures: int = 20
+    login_window_s: float = 900.0
+    login_lock_s: float = 30.0
 
 
     @property

@@ -32,6 +32,19 @@ def _secret_key(settings: Settings) -> str:
     return key
 
 
+def _favicon(app: Flask) -> None:
+    """Browsers ask for /favicon.ico whatever the page links; answer with the app's icon."""
+    from flask import redirect, url_for
+
+    from web.auth import PUBLIC, roles
+
+    @roles(PUBLIC)
+    def favicon() -> Any:
+        return redirect(url_for("static", filename="favicon.svg"), code=301)
+
+    app.add_url_rule("/favicon.ico", "favicon", favicon)
+
+
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app. ``test_config`` may set ``SETTINGS`` (a Settings), ``DATABASE_URL`` and any
     Flask key; without it the process settings (TOML / QA_SCORING_* variables) are used."""
@@ -52,10 +65,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         SEND_FILE_MAX_AGE_DEFAULT=3600,
     )
     app.config.update(test_config)
+    if settings.proxy_hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     csrf.init_app(app)
 
-    from web import db, fragments
+    from web import db, fragments, hardening
 
+    hardening.init_hardening(app)
     db.init_app(app)
     fragments.init_app(app)
 
@@ -69,6 +88,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from web.queue import bp as queue_bp
 
     init_auth(app)
+    _favicon(app)
     for blueprint in (auth_bp, queue_bp, calls_bp, clips_bp, coaching_bp, dashboards_bp, admin_bp):
         app.register_blueprint(blueprint)
 

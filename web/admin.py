@@ -9,10 +9,12 @@ from typing import Any
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from qa_scoring.store import logins
 from qa_scoring.store.audit import audit
 from qa_scoring.store.models import ROLES, Agent, Team, User
 from web.auth import ROLE_LABELS, create_user, current_user, hash_password, roles
 from web.db import get_db
+from web.hardening import optional_record_id
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -23,9 +25,12 @@ RUBRIC_ID = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}$")
 @roles("admin")
 def users() -> Any:
     db = get_db()
+    settings = current_app.config["QA_SETTINGS"]
+    users = list(db.scalars(select(User).order_by(User.username)))
     return render_template(
         "admin/users.html",
-        users=list(db.scalars(select(User).order_by(User.username))),
+        users=users,
+        locked={u.id for u in users if logins.is_locked(db, settings, u.username)},
         roles=ROLES,
         role_labels=ROLE_LABELS,
         agents=list(db.scalars(select(Agent).order_by(Agent.name))),
@@ -34,8 +39,7 @@ def users() -> Any:
 
 
 def _opt_int(name: str) -> int | None:
-    value = request.form.get(name) or ""
-    return int(value) if value.isdigit() else None
+    return optional_record_id(request.form.get(name))
 
 
 @bp.route("/users", methods=["POST"])
@@ -100,6 +104,8 @@ def update(user_id: int) -> Any:
             flash("password must have at least 8 characters", "error")
             return redirect(url_for("admin.users"))
         user.password_hash = hash_password(password)
+    if password or (old["active"] and not user.active):
+        logins.end_user_sessions(db, user, "password changed" if password else "deactivated")
     audit(
         db,
         entity="users",
@@ -117,6 +123,19 @@ def update(user_id: int) -> Any:
     )
     db.commit()
     flash(f"User {user.username} saved.")
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/users/<int:user_id>/unlock", methods=["POST"])
+@roles("admin")
+def unlock(user_id: int) -> Any:
+    db = get_db()
+    user = db.get(User, user_id)
+    if user is None:
+        abort(404)
+    logins.unlock(db, user.username, current_user())
+    db.commit()
+    flash(f"Sign-in unlocked for {user.username}.")
     return redirect(url_for("admin.users"))
 
 

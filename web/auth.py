@@ -1,12 +1,15 @@
 """Login, logout and the role checks every view declares.
 
 Every view carries a ``roles`` decorator; :func:`init_auth` refuses any request to a view that
-has none, so a new route cannot be reachable without someone deciding who may use it.
+has none, so a new route cannot be reachable without someone deciding who may use it. The session
+cookie holds only a random token; the session itself, and the login throttle, live in the store
+(:mod:`qa_scoring.store.logins`), so signing out ends a session on every worker.
 """
 
 from __future__ import annotations
 
 import functools
+import secrets
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,8 +27,10 @@ from flask import (
     session,
     url_for,
 )
+from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from qa_scoring.store import logins
 from qa_scoring.store.models import ROLES, User, utcnow
 from web.db import get_db
 
@@ -65,6 +70,24 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password)
 
 
+@functools.cache
+def _decoy_hash() -> str:
+    """A hash of nothing anyone types, checked when the user name is unknown or inactive, so every
+    failed sign-in costs the same hashing work and timing does not tell which user names exist."""
+    return hash_password(secrets.token_hex(16))
+
+
+def _password_matches(user: User | None, password: str) -> bool:
+    if user is None or not user.active or not user.password_hash:
+        check_password_hash(_decoy_hash(), password)
+        return False
+    return check_password_hash(user.password_hash, password)
+
+
+def client_address() -> str:
+    return request.remote_addr or ""
+
+
 def create_user(db: Any, username: str, password: str, role: str, **fields: Any) -> User:
     """Add a user with a hashed password; refuses unknown roles and empty or short passwords."""
     if role not in ROLES:
@@ -82,10 +105,10 @@ def init_auth(app: Flask) -> None:
     @app.before_request
     def _load_user() -> Any:
         g.user = None
-        user_id = session.get("user_id")
-        if user_id is not None:
-            user = get_db().get(User, user_id)
-            if user is not None and user.active:
+        token = session.get("sid")
+        if token is not None:
+            user = logins.session_user(get_db(), current_app.config["QA_SETTINGS"], str(token))
+            if user is not None:
                 g.user = user
             else:
                 session.clear()
@@ -115,26 +138,40 @@ def home_for(user: User) -> str:
 @bp.route("/login", methods=["GET", "POST"])
 @roles(PUBLIC)
 def login() -> Any:
-    error = None
-    if request.method == "POST":
-        username = request.form.get("username", "").strip()
-        password = request.form.get("password", "")
-        db = get_db()
-        user = db.query(User).filter_by(username=username).one_or_none()
-        if user is None or not user.active or not check_password_hash(user.password_hash, password):
-            error = "Unknown user or wrong password."
-        else:
-            session.clear()
-            session["user_id"] = user.id
+    if request.method == "GET":
+        return render_template("auth/login.html", error=None)
+    username = request.form.get("username", "").strip()[:150]
+    password = request.form.get("password", "")
+    settings = current_app.config["QA_SETTINGS"]
+    db = get_db()
+    client = client_address()
+    lock = logins.current_lock(db, settings, username, client)
+    if lock is None:
+        user = db.scalar(select(User).where(User.username == username))
+        if _password_matches(user, password):
+            assert user is not None
+            logins.record_attempt(db, settings, username, client, ok=True)
+            token = logins.start_session(db, user, client)
             user.last_login_at = utcnow()
             db.commit()
+            session.clear()
+            session["sid"] = token
             return redirect(_safe_next(request.args.get("next")) or home_for(user))
-    return render_template("auth/login.html", error=error), (401 if error else 200)
+        lock = logins.record_attempt(db, settings, username, client, ok=False)
+        db.commit()
+        if lock is None:
+            return render_template("auth/login.html", error="Unknown user or wrong password."), 401
+    wait = lock.retry_after()
+    error = f"Too many failed sign-in attempts. Try again in {wait} seconds."
+    return render_template("auth/login.html", error=error), 429, {"Retry-After": str(wait)}
 
 
 @bp.route("/logout", methods=["POST"])
 @roles(*ROLES)
 def logout() -> Any:
+    db = get_db()
+    logins.end_session(db, str(session.get("sid", "")))
+    db.commit()
     session.clear()
     flash("Signed out.")
     return redirect(url_for("auth.login"))

@@ -20,6 +20,7 @@ from web.access import check_call
 from web.auth import current_user, roles
 from web.db import get_db
 from web.fragments import scorecard_fragment, transcript_fragment
+from web.hardening import MAX_RECORD_ID
 
 bp = Blueprint("calls", __name__, url_prefix="/calls")
 
@@ -139,10 +140,14 @@ def _json() -> dict[str, Any]:
 
 
 def _int(value: Any) -> int | None:
+    """A review id or version from the request (0: none yet), bounded like every stored integer."""
     try:
-        return None if value in (None, "") else int(value)
+        number = None if value in (None, "") else int(value)
     except (TypeError, ValueError):
         abort(400, f"not a number: {value!r}")
+    if number is not None and not 0 <= number <= MAX_RECORD_ID:
+        abort(400, f"out of range: {value!r}")
+    return number
 
 
 def _review_payload(review: Any, **extra: Any) -> dict[str, Any]:

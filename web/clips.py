@@ -3,6 +3,7 @@ transcript excerpt, tagged with agent, criterion and a note; a library per agent
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from web.auth import current_user, roles
 from web.calls import audio_file
 from web.clipcut import ClipError, cut_wav
 from web.db import get_db
+from web.hardening import parse_record_id
 from web.queue import scope_agents
 
 bp = Blueprint("clips", __name__, url_prefix="/clips")
@@ -37,11 +39,16 @@ def excerpt(document: dict[str, Any], start: float, end: float) -> str:
     return "\n".join(lines)
 
 
-def _float(name: str) -> float:
+def _seconds(name: str, default: str = "") -> float:
+    """A finite, non-negative time in seconds from the form ("nan" and "inf" parse as floats but
+    would turn a clip into the whole call)."""
     try:
-        return float(request.form.get(name, ""))
+        value = float(request.form.get(name) or default)
     except ValueError:
         abort(400, f"{name} must be a number of seconds")
+    if not math.isfinite(value) or value < 0:
+        abort(400, f"{name} must be a finite, non-negative number of seconds")
+    return value
 
 
 @bp.route("/", methods=["POST"])
@@ -51,9 +58,10 @@ def create() -> Any:
 
     db = get_db()
     user = current_user()
-    call = check_call(user, db.get(Call, request.form.get("call_id", type=int)))
-    start, end = _float("start"), _float("end")
-    padding = max(0.0, float(request.form.get("padding") or 0.0))
+    call = check_call(user, db.get(Call, request.form.get("call_id", type=parse_record_id)))
+    start, end, padding = _seconds("start"), _seconds("end"), _seconds("padding", "0")
+    if end <= start:
+        abort(400, "end must be after start")
     start, end = max(0.0, start - padding), end + padding
     if call.duration:
         end = min(end, float(call.duration))
@@ -147,7 +155,7 @@ def library() -> Any:
         if user.role in ("agent", "team_leader") and (user.role == "agent" or user.team_id is not None)
         else select(Clip)
     )
-    agent_id = request.args.get("agent", type=int)
+    agent_id = request.args.get("agent", type=parse_record_id)
     criterion = request.args.get("criterion") or ""
     if agent_id:
         stmt = stmt.where(Clip.agent_id == agent_id)

@@ -17,6 +17,7 @@ from qa_scoring.store.models import ACTION_STATUSES, ActionItem, Agent, Clip, Co
 from web.access import can_see_agent
 from web.auth import current_user, roles
 from web.db import get_db
+from web.hardening import optional_record_id, parse_record_id
 from web.queue import scope_agents
 
 bp = Blueprint("coaching", __name__, url_prefix="/coaching")
@@ -57,7 +58,7 @@ def _record(record_id: int) -> CoachingSession:
 def index() -> Any:
     db = get_db()
     agents = scope_agents(db, current_user())
-    agent_id = request.args.get("agent", type=int)
+    agent_id = request.args.get("agent", type=parse_record_id)
     ids = [a.id for a in agents if agent_id in (None, a.id)]
     records = list(
         db.scalars(
@@ -79,7 +80,7 @@ def index() -> Any:
 @roles(*EDITORS)
 def create() -> Any:
     db = get_db()
-    agent = _agent(request.form.get("agent_id", type=int))
+    agent = _agent(request.form.get("agent_id", type=parse_record_id))
     record = CoachingSession(
         agent_id=agent.id,
         team_leader_id=current_user().id,
@@ -121,7 +122,7 @@ def show(record_id: int) -> Any:
 def update(record_id: int) -> Any:
     db = get_db()
     record = _record(record_id)
-    if request.form.get("version", type=int) != record.version_id:
+    if request.form.get("version", type=parse_record_id) != record.version_id:
         flash(
             "Someone else changed this record since you opened it; your edit was not saved. "
             "Reload, then make your change again.",
@@ -133,7 +134,7 @@ def update(record_id: int) -> Any:
         setattr(record, f, (request.form.get(f) or "").strip())
     if date := _date(request.form.get("session_date")):
         record.session_date = date
-    wanted = {int(x) for x in request.form.getlist("clip_ids") if x.isdigit()}
+    wanted = {i for x in request.form.getlist("clip_ids") if (i := optional_record_id(x))}
     record.clips = list(db.scalars(select(Clip).where(Clip.id.in_(wanted), Clip.agent_id == record.agent_id)))
     record.updated_at = utcnow()
     db.flush()

@@ -19,6 +19,7 @@ from qa_scoring.store.models import Agent, Call, Dispute, Review, Scorecard, Tea
 from web.access import scope_calls
 from web.auth import current_user, roles
 from web.db import get_db
+from web.hardening import optional_record_id
 
 bp = Blueprint("queue", __name__, url_prefix="/queue")
 
@@ -59,12 +60,12 @@ def queue_query(args: dict[str, str], user: Any) -> tuple[Any, dict[str, Any]]:
     elif status == "reviewed":
         stmt = stmt.where(submitted)
     filters: dict[str, Any] = {"status": status}
-    if (agent := args.get("agent")) and agent.isdigit():
-        stmt = stmt.where(Call.agent_id == int(agent))
-        filters["agent"] = int(agent)
-    if (team := args.get("team")) and team.isdigit():
-        stmt = stmt.where(Call.team_id == int(team))
-        filters["team"] = int(team)
+    if agent := optional_record_id(args.get("agent")):
+        stmt = stmt.where(Call.agent_id == agent)
+        filters["agent"] = agent
+    if team := optional_record_id(args.get("team")):
+        stmt = stmt.where(Call.team_id == team)
+        filters["team"] = team
     if rubric := args.get("rubric"):
         stmt = stmt.where(exists().where(and_(Scorecard.call_id == Call.id, Scorecard.rubric_id == rubric)))
         filters["rubric"] = rubric

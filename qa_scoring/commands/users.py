@@ -9,7 +9,7 @@ import click
 
 @click.group()
 def users() -> None:
-    """Create and list UI users."""
+    """Create, list and unlock UI users."""
 
 
 @users.command("add")
@@ -85,3 +85,21 @@ def list_users() -> None:
             team = user.team.name if user.team else "-"
             state = "active" if user.active else "inactive"
             click.echo(f"{user.username}\t{user.role}\tagent={agent}\tteam={team}\t{state}")
+
+
+@users.command("unlock")
+@click.argument("username")
+def unlock_user(username: str) -> None:
+    """Lift the sign-in lock that failed attempts put on USERNAME (audited)."""
+    from sqlalchemy import select
+
+    from qa_scoring.store import logins
+    from qa_scoring.store.db import open_store
+    from qa_scoring.store.models import User
+
+    with open_store()() as session:
+        if session.scalar(select(User).where(User.username == username)) is None:
+            raise click.ClickException(f"no user {username!r}")
+        logins.unlock(session, username, None, actor="cli")
+        session.commit()
+    click.echo(f"sign-in unlocked for {username}")

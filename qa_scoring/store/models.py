@@ -148,6 +148,43 @@ class User(TimestampMixin, Base):
     team: Mapped[Team | None] = relationship(back_populates="members")
 
 
+LOGIN_EVENTS = ("failure", "success", "unlock")
+
+
+class LoginSession(Base):
+    """A signed-in browser, kept on the server so signing out, a password change or a deactivation
+    ends it everywhere: a cookie copied before then is worth nothing afterwards. Only the SHA-256 of
+    the cookie's token is stored, so a copy of the database cannot be replayed as a session."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    client: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[dt.datetime | None]
+    ended_reason: Mapped[str] = mapped_column(String(30), default="")
+
+
+class LoginAttempt(Base):
+    """Every sign-in attempt (and each admin unlock), the record the login throttle counts from."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        _check("event", LOGIN_EVENTS, "event"),
+        Index("ix_login_attempts_username_at", "username", "at"),
+        Index("ix_login_attempts_client_at", "client", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    username: Mapped[str] = mapped_column(String(150))
+    client: Mapped[str] = mapped_column(String(64), default="")
+    event: Mapped[str] = mapped_column(String(10))
+
+
 # --------------------------------------------------------------------------- calls and automatic results
 
 

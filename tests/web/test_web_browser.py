@@ -7,6 +7,7 @@ import os
 import re
 import socket
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -57,6 +58,17 @@ def live_url(app):
     server.close()
 
 
+def _wait_until(page, expression: str, timeout: float = 30000) -> None:
+    """Poll a JavaScript expression until it is true. Playwright's wait_for_function evaluates its
+    predicate with eval() inside the page, which the app's Content-Security-Policy forbids (as it
+    should); page.evaluate goes through the DevTools protocol instead."""
+    deadline = time.monotonic() + timeout / 1000
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not true after {timeout / 1000:.0f} s: {expression}")
+        time.sleep(0.05)
+
+
 def _shot(page, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
@@ -73,6 +85,7 @@ def test_login_review_override_seek_and_clip(browser, live_url, app, web_seed):
     )
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
 
     # Login (wrong password first, then right).
     page.goto(f"{live_url}/login")
@@ -89,7 +102,7 @@ def test_login_review_override_seek_and_clip(browser, live_url, app, web_seed):
     # Open the timed call from the queue.
     page.click(f"a[href='/calls/{web_seed.timed_call}']")
     page.wait_for_selector("#lanes")
-    page.wait_for_function("document.getElementById('audio').readyState >= 1", timeout=15000)
+    _wait_until(page, "document.getElementById('audio').readyState >= 1", timeout=15000)
     _shot(page, "02-call")
 
     # Audio seek from an evidence quote: the player jumps there and the turn is highlighted.
@@ -98,8 +111,8 @@ def test_login_review_override_seek_and_clip(browser, live_url, app, web_seed):
     target = float(evidence.get_attribute("data-s"))
     turn = evidence.get_attribute("data-turn")
     evidence.click()
-    page.wait_for_function(
-        f"Math.abs(document.getElementById('audio').currentTime - {target}) < 0.75", timeout=10000
+    _wait_until(
+        page, f"Math.abs(document.getElementById('audio').currentTime - {target}) < 0.75", timeout=10000
     )
     page.evaluate("document.getElementById('audio').pause()")
     page.wait_for_selector(f"#turn-{turn}.now, #turn-{turn} .w.now", timeout=5000)
@@ -151,9 +164,10 @@ def test_login_review_override_seek_and_clip(browser, live_url, app, web_seed):
     _shot(page, "05-clip-form")
     page.click("#clip-form button[type=submit]")
     page.wait_for_url(re.compile(r"/clips/\d+$"))
-    page.wait_for_function("document.querySelector('audio').readyState >= 0")
+    _wait_until(page, "document.querySelector('audio').readyState >= 0")
     page.evaluate("document.querySelector('audio').load()")
-    page.wait_for_function(
+    _wait_until(
+        page,
         "document.querySelector('audio').readyState >= 1 && document.querySelector('audio').duration > 1",
         timeout=10000,
     )
@@ -233,13 +247,14 @@ def test_words_highlight_as_the_audio_plays_and_a_click_on_a_word_seeks(
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
     page.goto(f"{live_url}/login")
     page.fill("#username", "qa")
     page.fill("#password", PASSWORDS["qa"])
     page.click("button[type=submit]")
     page.wait_for_url(re.compile(r"/queue/"))
     page.goto(f"{live_url}/calls/{call_id}")
-    page.wait_for_function("document.getElementById('audio').readyState >= 1", timeout=15000)
+    _wait_until(page, "document.getElementById('audio').readyState >= 1", timeout=15000)
     words = page.locator("#transcript .w[data-s]")
     assert words.count() > 100
 
@@ -247,12 +262,13 @@ def test_words_highlight_as_the_audio_plays_and_a_click_on_a_word_seeks(
     word = words.nth(words.count() // 2)
     start = float(word.get_attribute("data-s"))
     word.click()
-    page.wait_for_function(
-        f"Math.abs(document.getElementById('audio').currentTime - {start}) < 0.75", timeout=10000
+    _wait_until(
+        page, f"Math.abs(document.getElementById('audio').currentTime - {start}) < 0.75", timeout=10000
     )
 
     # As it plays, the highlight moves from word to word (not just turn to turn).
-    page.wait_for_function(
+    _wait_until(
+        page,
         f"""(() => {{
             const now = document.querySelectorAll('#transcript .w.now');
             return now.length === 1 && parseFloat(now[0].dataset.s) > {start} + 0.5;
@@ -260,7 +276,8 @@ def test_words_highlight_as_the_audio_plays_and_a_click_on_a_word_seeks(
         timeout=15000,
     )
     page.evaluate("document.getElementById('audio').pause()")
-    page.wait_for_function(
+    _wait_until(
+        page,
         """(() => {
             const t = document.getElementById('audio').currentTime;
             const now = document.querySelector('#transcript .w.now');
