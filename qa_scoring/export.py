@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from qa_scoring.store.models import Agent, Call, CriterionDecision
-from qa_scoring.store.queries import latest_scorecards, latest_submitted_review, latest_version
+from qa_scoring.store.queries import latest_scorecards, latest_version, standing_review
 
 COLUMNS = [
     "call_id", "external_call_id", "started_at", "agent", "agent_name", "team", "queue", "direction",
@@ -54,7 +54,7 @@ def iter_rows(session: Session, flt: ExportFilter) -> Iterator[dict[str, Any]]:
     for call in _calls(session, flt):
         version = latest_version(session, call.id)
         cards = latest_scorecards(session, call.id)
-        review = latest_submitted_review(session, call.id)
+        review = standing_review(session, call.id)
         decisions: dict[tuple[str, str], CriterionDecision] = (
             {(d.rubric_id, d.criterion_id): d for d in review.decisions} if review else {}
         )

@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
-from qa_scoring.store.models import CRITERION_RESULTS, Call, Clip, Dispute, Review
+from qa_scoring.store.models import CRITERION_RESULTS, AuditEntry, Call, Clip, Dispute, Review
 from web import review as rv
 from web.access import check_call
 from web.auth import current_user, roles
@@ -77,9 +77,9 @@ def show(call_id: int) -> Any:
     db = get_db()
     call = _load_for_page(call_id)
     user = current_user()
-    review = rv.active_review(db, call)
-    transcript = rv.transcript_ref(db, call, review.transcript_id if review else None)
     can_review = user.role in REVIEWERS
+    review = rv.review_for(call, user, reviewer=can_review)
+    transcript = rv.transcript_ref(db, call, review.transcript_id if review else None)
     can_clip = user.role in ("team_leader", "qa_officer", "admin")
     has_audio = audio_file(call) is not None
 
@@ -102,7 +102,9 @@ def show(call_id: int) -> Any:
         "calls/show.html",
         call=call,
         review=review,
-        reviews=sorted(call.reviews, key=lambda r: r.id),
+        reviews=rv.visible_reviews(call, user, reviewer=can_review),
+        others_drafts=[r for r in call.reviews if r.status == "draft" and r.reviewer_id != user.id],
+        standing_history=_standing_history(db, call) if can_review else [],
         fragment=fragment,
         metrics=fragment.metrics,
         scorecard=scorecard,
@@ -289,6 +291,36 @@ def new_review(call_id: int) -> Any:
         rv.start_new_review(db, call, current_user())
         db.commit()
         flash("A new review was started.")
+    except rv.ReviewError as exc:
+        db.rollback()
+        flash(str(exc), "error")
+    return redirect(url_for("calls.show", call_id=call.id))
+
+
+def _standing_history(db: Any, call: Call) -> list[AuditEntry]:
+    """Every change of the call's standing review, oldest first (from the audit trail)."""
+    ids = [str(r.id) for r in call.reviews]
+    stmt = (
+        select(AuditEntry)
+        .where(AuditEntry.entity == "reviews", AuditEntry.action == "stand", AuditEntry.entity_id.in_(ids))
+        .order_by(AuditEntry.id)
+    )
+    return list(db.scalars(stmt))
+
+
+@bp.route("/<int:call_id>/reviews/<int:review_id>/stand", methods=["POST"])
+@roles(*REVIEWERS, "team_leader")
+def stand(call_id: int, review_id: int) -> Any:
+    """Choose which submitted review counts (a reason is required; audited)."""
+    db = get_db()
+    call = _load(call_id)
+    review = db.get(Review, review_id)
+    if review is None or review.call_id != call.id:
+        abort(404)
+    try:
+        rv.choose_standing(db, call, review, current_user(), reason=request.form.get("reason", ""))
+        db.commit()
+        flash(f"Review #{review.id} now stands for this call.")
     except rv.ReviewError as exc:
         db.rollback()
         flash(str(exc), "error")

@@ -115,27 +115,53 @@ def scorecards_for(session: Session, transcript: Any | None) -> list[Scorecard]:
     )
 
 
-def active_review(session: Session, call: Call) -> Review | None:
-    """The draft being worked on, else the most recent submitted review."""
-    reviews = sorted(call.reviews, key=lambda r: (r.status == "draft", r.id))
-    return reviews[-1] if reviews else None
+def standing_review(call: Call) -> Review | None:
+    """The submitted review whose scores count: the one marked standing, else the latest submitted."""
+    submitted = [r for r in call.reviews if r.status == "submitted"]
+    marked = [r for r in submitted if r.standing]
+    if marked:
+        return marked[0]
+    return max(submitted, key=lambda r: (r.submitted_at or r.created_at, r.id)) if submitted else None
 
 
-def _lock(session: Session, call: Call, review_id: int | None, version: int | None) -> Review | None:
-    """The review the client edits, checked against the version it saw (None/0: no review yet)."""
-    current = active_review(session, call)
-    if current is not None and current.status == "submitted":
-        current = None if review_id in (None, 0) or review_id != current.id else current
+def own_draft(call: Call, user: User) -> Review | None:
+    return next((r for r in call.reviews if r.status == "draft" and r.reviewer_id == user.id), None)
+
+
+def review_for(call: Call, user: User, *, reviewer: bool) -> Review | None:
+    """The review a user's page shows: an officer's own draft, else the standing review. Drafts and
+    interim scores are an officer's work in progress: nobody else sees them, agents least of all."""
+    return (own_draft(call, user) if reviewer else None) or standing_review(call)
+
+
+def visible_reviews(call: Call, user: User, *, reviewer: bool) -> list[Review]:
+    """The reviews a user may list: every one for reviewers (others' drafts by name and status only),
+    submitted ones for everyone else."""
+    return sorted((r for r in call.reviews if reviewer or r.status == "submitted"), key=lambda r: r.id)
+
+
+def _lock(
+    session: Session, call: Call, user: User, review_id: int | None, version: int | None
+) -> Review | None:
+    """The user's own review the client edits, checked against the version it saw (None/0: the user
+    has none yet, so a first decision starts one)."""
     if review_id in (None, 0):
-        if current is not None:
+        mine = own_draft(call, user)
+        if mine is not None:
             raise StaleReview(
-                f"{current.reviewer.username} started a review of this call meanwhile; reload to see it.",
-                current.version_id,
+                f"You already have a draft review of this call (#{mine.id}), perhaps in another tab; "
+                "reload to continue it.",
+                mine.version_id,
             )
         return None
     review = session.get(Review, review_id)
     if review is None or review.call_id != call.id:
         raise ReviewError(f"review {review_id} does not belong to call {call.id}")
+    if review.status == "draft" and review.reviewer_id != user.id:
+        raise ReviewError(
+            f"review #{review.id} is {review.reviewer.username}'s draft: your decisions go into your own "
+            "review; reload to start it."
+        )
     if version is None or review.version_id != int(version):
         raise StaleReview(
             f"This review was changed by someone else (version {review.version_id}, you had {version}); "
@@ -202,7 +228,7 @@ def decide(
     reason = (reason or "").strip()
     if decision not in ("accept", "override"):
         raise ReviewError(f"decision must be accept or override, not {decision!r}")
-    review = _lock(session, call, review_id, version)
+    review = _lock(session, call, user, review_id, version)
     if review is not None and review.status == "submitted":
         raise ReviewError("this review is submitted; start a new review to change decisions")
     transcript = review.transcript if review else latest_transcript(session, call)
@@ -263,7 +289,7 @@ def accept_remaining(
     rubric_id: str | None = None,
 ) -> tuple[Review | None, int]:
     """Accept every undecided criterion (of one rubric, or all): the common path for a good call."""
-    review = _lock(session, call, review_id, version)
+    review = _lock(session, call, user, review_id, version)
     transcript = review.transcript if review else latest_transcript(session, call)
     cards = [c for c in scorecards_for(session, transcript) if rubric_id in (None, c.rubric_id)]
     count = 0
@@ -315,7 +341,9 @@ def final_scores(review: Review, scorecards: list[Scorecard]) -> dict[str, float
 def comment(
     session: Session, call: Call, user: User, *, review_id: int | None, version: int | None, text: str
 ) -> Review:
-    review = _lock(session, call, review_id, version) or _new_review(session, call, user)
+    review = _lock(session, call, user, review_id, version) or _new_review(session, call, user)
+    if review.status == "submitted":
+        raise ReviewError("this review is submitted; start a new review to comment")
     old = review.comment
     review.comment = text.strip()
     review.updated_at = utcnow()
@@ -338,7 +366,7 @@ def submit(session: Session, call: Call, user: User, *, review_id: int, version:
     Scorecards that do not apply (a complaint model on a routine call) need no decisions: their
     automatic "not applicable" stands unless the officer overrides a criterion. The call leaves the queue.
     """
-    review = _lock(session, call, review_id, version)
+    review = _lock(session, call, user, review_id, version)
     if review is None:
         raise ReviewError("nothing to submit: no decisions yet")
     if review.status == "submitted":
@@ -367,6 +395,39 @@ def submit(session: Session, call: Call, user: User, *, review_id: int, version:
         old={"status": "draft"},
         new={"status": "submitted", "final_scores": review.final_scores},
     )
+    _make_standing(session, call, review, user, "the latest submitted review stands")
+    return review
+
+
+def _make_standing(session: Session, call: Call, review: Review, user: User, reason: str) -> None:
+    previous = standing_review(call) if any(r.standing for r in call.reviews) else None
+    for other in call.reviews:
+        if other.standing and other is not review:
+            other.standing = False
+    review.standing = True
+    session.flush()
+    audit(
+        session,
+        entity="reviews",
+        entity_id=review.id,
+        action="stand",
+        user=user,
+        old={"standing_review": previous.id if previous is not None and previous is not review else None},
+        new={"standing_review": review.id, "call_id": call.id, "final_scores": review.final_scores},
+        reason=reason,
+    )
+
+
+def choose_standing(session: Session, call: Call, review: Review, user: User, *, reason: str) -> Review:
+    """Make a submitted review the one whose scores count (a reason is required; audited)."""
+    reason = (reason or "").strip()
+    if review.call_id != call.id or review.status != "submitted":
+        raise ReviewError(f"review #{review.id} is not a submitted review of call {call.id}")
+    if not reason:
+        raise ReviewError("choosing the standing review needs a reason")
+    if review.standing:
+        raise ReviewError(f"review #{review.id} already stands")
+    _make_standing(session, call, review, user, reason)
     return review
 
 
@@ -381,7 +442,7 @@ def raise_dispute(
     reason = (reason or "").strip()
     if not reason:
         raise ReviewError("a dispute needs a reason")
-    review = active_review(session, call)
+    review = standing_review(call)
     cards = scorecards_for(session, review.transcript if review else latest_transcript(session, call))
     if not any(c.criterion_id == criterion_id for s in cards if s.rubric_id == rubric_id for c in s.criteria):
         raise ReviewError(f"no criterion {rubric_id}/{criterion_id} on this call's scorecards")
@@ -447,8 +508,8 @@ def resolve_dispute(
 
 def start_new_review(session: Session, call: Call, user: User) -> Review:
     """A fresh, independent review (a second opinion for calibration, or after an upheld dispute)."""
-    if any(r.status == "draft" for r in call.reviews):
-        raise ReviewError("a draft review of this call is already open")
+    if own_draft(call, user) is not None:
+        raise ReviewError("you already have a draft review of this call open")
     return _new_review(session, call, user)
 
 
@@ -464,7 +525,10 @@ __all__ = [
     "resolve_dispute",
     "final_scores",
     "criterion_views",
-    "active_review",
+    "review_for",
+    "visible_reviews",
+    "standing_review",
+    "choose_standing",
     "start_new_review",
     "latest_transcript",
     "transcript_ref",

@@ -1,8 +1,8 @@
 """Figures for the dashboards and calibration, computed from the store (no Flask).
 
-A call's score per rubric is the submitted human score when a review exists, else the automatic
-one; a criterion's result likewise. KPIs come from the ScoredCall metrics the batch stores in
-``Transcript.scoring``.
+A call's score per rubric is the human score of its standing review (the latest submitted unless
+a reviewer chose another) when one exists, else the automatic one; a criterion's result likewise.
+KPIs come from the ScoredCall metrics the batch stores in ``Transcript.scoring``.
 """
 
 from __future__ import annotations
@@ -72,9 +72,9 @@ def call_facts(session: Session, calls: list[Call]) -> list[CallFacts]:
     for review in session.scalars(
         select(Review)
         .where(Review.call_id.in_(ids), Review.status == "submitted")
-        .order_by(Review.submitted_at)
+        .order_by(Review.standing, Review.submitted_at, Review.id)
     ):
-        reviews[review.call_id] = review  # the latest submitted review wins
+        reviews[review.call_id] = review  # the standing review (else the latest submitted) is last
     facts = []
     for call in calls:
         f = CallFacts(call.id, call.agent_id, call.team_id, _week(call.started_at or call.created_at))

@@ -305,8 +305,12 @@ class CriterionResult(Base):
 
 
 class Review(Base):
-    """A QA officer's review of a call. ``version_id`` makes concurrent edits fail loudly
-    (SQLAlchemy raises StaleDataError) instead of one officer silently overwriting another."""
+    """One QA officer's review of a call. ``version_id`` makes concurrent edits fail loudly
+    (SQLAlchemy raises StaleDataError) instead of one officer silently overwriting another.
+
+    Each officer decides in their own review: a second opinion is a second review, never edits in
+    someone else's draft. Every submitted review is kept; ``standing`` marks the one whose scores
+    count (the latest submitted, unless someone chose another: an audited choice)."""
 
     __tablename__ = "reviews"
     __table_args__ = (_check("status", REVIEW_STATUSES, "status"),)
@@ -323,6 +327,7 @@ class Review(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     submitted_at: Mapped[dt.datetime | None]
+    standing: Mapped[bool] = mapped_column(Boolean, default=False)
 
     __mapper_args__ = {"version_id_col": version_id}
 

@@ -37,11 +37,12 @@ def latest_scorecards(session: Session, call_id: int) -> list[Scorecard]:
     )
 
 
-def latest_submitted_review(session: Session, call_id: int) -> Review | None:
+def standing_review(session: Session, call_id: int) -> Review | None:
+    """The submitted review whose scores count: the one marked standing, else the latest submitted."""
     return session.scalars(
         select(Review)
         .where(Review.call_id == call_id, Review.status == "submitted")
-        .order_by(Review.submitted_at.desc(), Review.id.desc())
+        .order_by(Review.standing.desc(), Review.submitted_at.desc(), Review.id.desc())
         .options(selectinload(Review.decisions), selectinload(Review.reviewer))
         .limit(1)
     ).first()

@@ -179,27 +179,103 @@ def test_login_review_override_seek_and_clip(browser, live_url, app, web_seed):
     page.close()
 
 
-def test_conflict_message_in_the_browser(browser, live_url, web_seed):
-    """Two officers on one call: the second, holding a stale page, sees a clear 'not saved' message."""
+def _signed_in_page(browser, live_url: str, user: str):
     from webhelp import PASSWORDS
 
-    pages = []
-    for user in ("qa", "qa2"):
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        page = context.new_page()
-        page.goto(f"{live_url}/login")
-        page.fill("#username", user)
-        page.fill("#password", PASSWORDS[user])
-        page.click("button[type=submit]")
-        page.wait_for_url(re.compile(r"/queue/"))
-        page.goto(f"{live_url}/calls/{web_seed.dev_calls[0]}")
-        pages.append(page)
-    pages[0].locator("li.crit button.accept").first.click()
-    pages[0].wait_for_selector("li.crit.decided")
-    pages[1].locator("li.crit button.accept").first.click()
-    pages[1].wait_for_selector("#save-status.bad")
-    assert "Not saved" in pages[1].inner_text("#save-status")
-    _shot(pages[1], "07-conflict")
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(f"{live_url}/login")
+    page.fill("#username", user)
+    page.fill("#password", PASSWORDS[user])
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/queue/"))
+    return page
+
+
+def test_two_officers_each_decide_in_their_own_review_and_the_agent_sees_neither_draft(
+    browser, live_url, web_seed
+):
+    """Integrity: a second officer's decisions are a second review, never edits in the first
+    officer's draft; the agent sees no draft and no reviewer controls."""
+    call_url = f"{live_url}/calls/{web_seed.dev_calls[0]}"
+    first, second = (_signed_in_page(browser, live_url, u) for u in ("qa", "qa2"))
+    for page in (first, second):
+        page.goto(call_url)
+    first.locator("li.crit button.accept").first.click()
+    first.wait_for_selector("li.crit.decided")
+    # The second officer's page was loaded before the first decision: saving still works, into
+    # the second officer's own review.
+    second.locator("li.crit button.accept").first.click()
+    second.wait_for_selector("li.crit.decided")
+    assert "bad" not in (second.get_attribute("#save-status", "class") or "")
+    for page in (first, second):
+        page.reload()
+    reviews_of = {name: page.inner_text("ul.reviews") for name, page in (("qa", first), ("qa2", second))}
+    assert "qa (draft) · shown" in reviews_of["qa"] and "qa2 (draft)" in reviews_of["qa"]
+    assert "qa2 (draft) · shown" in reviews_of["qa2"]
+    assert first.locator("li.crit.decided").count() == 1
+    _shot(second, "07-second-opinion")
+
+    agent = _signed_in_page(browser, live_url, "agent")
+    agent.goto(call_url)
+    assert agent.locator("ul.reviews").count() == 0  # drafts only: nothing submitted to show
+    assert agent.locator("li.crit.decided").count() == 0
+    assert "Keys:" not in agent.content()
+
+
+def _review_in_browser(page, call_url: str) -> None:
+    """Accept everything the page offers and submit (the officer's whole review, by the buttons)."""
+    page.goto(call_url)
+    if page.locator("form[action$='/reviews/new'] button").count():
+        page.click("form[action$='/reviews/new'] button")
+        page.wait_for_load_state()
+    page.evaluate("document.querySelectorAll('details.card').forEach(function (d) { d.open = true; })")
+    for button in page.locator("button.accept-rest").all():
+        with page.expect_response(lambda r: r.url.endswith("/accept-remaining")) as answer:
+            button.click()
+        assert answer.value.ok, answer.value.text()
+    with page.expect_response(lambda r: r.url.endswith("/submit")) as answer:
+        page.click("#submit-review")
+    assert answer.value.ok, answer.value.text()
+    page.wait_for_selector("text=Review submitted by")
+
+
+def test_a_second_submitted_review_is_kept_and_which_stands_is_chosen_with_a_reason(
+    browser, live_url, web_seed
+):
+    call_url = f"{live_url}/calls/{web_seed.dev_calls[1]}"
+    first, second = (_signed_in_page(browser, live_url, u) for u in ("qa", "qa2"))
+    _review_in_browser(first, call_url)
+    _review_in_browser(second, call_url)
+    reviews = second.inner_text("ul.reviews")
+    assert reviews.count("(submitted") == 2 and reviews.count("standing") == 1
+    first_id = second.locator("ul.reviews li").first.get_attribute("id").removeprefix("review-")
+    second.fill(f"#review-{first_id} input[name=reason]", "calibration panel sided with the first review")
+    second.click(f"#review-{first_id} button[type=submit]")
+    second.wait_for_selector(f"#review-{first_id} strong:has-text('standing')")
+    second.click("summary:has-text('Standing review history')")
+    assert "calibration panel sided" in second.inner_text("details")
+    _shot(second, "08-standing-review")
+    agent = _signed_in_page(browser, live_url, "agent2")
+    agent.goto(call_url)
+    assert agent.inner_text("ul.reviews").count("(submitted") == 2
+    assert agent.locator("button.accept-rest").count() == 0
+
+
+def test_conflict_message_in_the_browser(browser, live_url, web_seed):
+    """One officer in two tabs: the stale tab is told its decision was not saved."""
+    page = _signed_in_page(browser, live_url, "qa")
+    call_url = f"{live_url}/calls/{web_seed.dev_calls[0]}"
+    page.goto(call_url)
+    stale = page.context.new_page()
+    stale.goto(call_url)
+    page.locator("li.crit button.accept").first.click()
+    page.wait_for_selector("li.crit.decided")
+    stale.locator("li.crit button.accept").first.click()
+    stale.wait_for_selector("#save-status.bad")
+    assert "Not saved" in stale.inner_text("#save-status")
+    assert "another tab" in stale.inner_text("#save-status")
+    _shot(stale, "07-conflict")
 
 
 def _add_call_with_word_times(app, web_seed, web_scorer) -> int:

@@ -129,70 +129,70 @@ def test_accept_and_override_are_saved_and_audited(client, app, web_seed):
         assert review.final_scores[passing.rubric_id] < (card.score or 0) or card.auto_failed
 
 
+def _decide(client, token, url, crit, review_id, version, decision="accept", **extra):
+    body = {
+        "review_id": review_id,
+        "version": version,
+        "rubric_id": crit.rubric_id,
+        "criterion_id": crit.criterion_id,
+        "decision": decision,
+        **extra,
+    }
+    return post_json(client, url, token, body)
+
+
 def test_stale_version_gets_409_and_keeps_the_first_decision(client, app, web_seed):
     token = login(client, "qa")
     url = f"/calls/{web_seed.timed_call}/decisions"
     crit = _first_criterion(app, web_seed.timed_call)
-    first = post_json(
-        client,
-        url,
-        token,
-        {
-            "review_id": 0,
-            "version": 0,
-            "rubric_id": crit.rubric_id,
-            "criterion_id": crit.criterion_id,
-            "decision": "accept",
-        },
-    ).json
-    # A second officer who loaded the page before the first decision (no review yet) is refused...
-    other = app.test_client()
-    token2 = login(other, "qa2")
-    resp = post_json(
-        other,
-        url,
-        token2,
-        {
-            "review_id": 0,
-            "version": 0,
-            "rubric_id": crit.rubric_id,
-            "criterion_id": crit.criterion_id,
-            "decision": "override",
-            "result": "na",
-            "reason": "x",
-        },
-    )
-    assert resp.status_code == 409 and "qa started a review" in resp.json["error"]
+    first = _decide(client, token, url, crit, 0, 0).json
+    # The same officer in another tab, loaded before the first decision (no review yet), is refused...
+    tab = app.test_client()
+    tab_token = login(tab, "qa")
+    resp = _decide(tab, tab_token, url, crit, 0, 0, "override", result="na", reason="x")
+    assert resp.status_code == 409 and "already have a draft review" in resp.json["error"]
     # ... and so is one holding an old version of the same review.
-    ok = post_json(
-        other,
-        url,
-        token2,
-        {
-            "review_id": first["review_id"],
-            "version": first["version"],
-            "rubric_id": crit.rubric_id,
-            "criterion_id": crit.criterion_id,
-            "decision": "accept",
-        },
-    )
+    ok = _decide(tab, tab_token, url, crit, first["review_id"], first["version"])
     assert ok.status_code == 200
-    stale = post_json(
-        client,
-        url,
-        token,
-        {
-            "review_id": first["review_id"],
-            "version": first["version"],
-            "rubric_id": crit.rubric_id,
-            "criterion_id": crit.criterion_id,
-            "decision": "override",
-            "result": "na",
-            "reason": "mine",
-        },
+    stale = _decide(
+        client, token, url, crit, first["review_id"], first["version"], "override", result="na", reason="m"
     )
     assert stale.status_code == 409 and stale.json["conflict"] is True
     assert "changed by someone else" in stale.json["error"]
+
+
+def test_a_second_officer_decides_in_a_second_review_never_in_the_first_officers_draft(client, app, web_seed):
+    from qa_scoring.store.models import Review
+    from web.db import get_db
+
+    token = login(client, "qa")
+    url = f"/calls/{web_seed.timed_call}/decisions"
+    crit = _first_criterion(app, web_seed.timed_call)
+    first = _decide(client, token, url, crit, 0, 0, "override", result="partial", reason="first officer").json
+    other = app.test_client()
+    token2 = login(other, "qa2")
+    # Aiming at the first officer's draft (a page loaded after a reload, say) is refused...
+    into_first = _decide(
+        other,
+        token2,
+        url,
+        crit,
+        first["review_id"],
+        first["version"],
+        "override",
+        result="fail",
+        reason="second officer",
+    )
+    assert into_first.status_code == 400 and "qa's draft" in into_first.json["error"]
+    # ... and a decision from a page without a review of their own starts the second officer's own.
+    second = _decide(other, token2, url, crit, 0, 0, "override", result="fail", reason="second officer")
+    assert second.status_code == 200 and second.json["review_id"] != first["review_id"]
+    with app.app_context():
+        reviews = {r.reviewer.username: r for r in get_db().query(Review).all()}
+        assert [(d.human_result, d.reason) for d in reviews["qa"].decisions] == [("partial", "first officer")]
+        assert [(d.human_result, d.reason) for d in reviews["qa2"].decisions] == [("fail", "second officer")]
+    page = other.get(f"/calls/{web_seed.timed_call}").get_data(as_text=True)
+    assert "qa2 (draft)" in page and "qa (draft)" in page
 
 
 def test_submit_needs_every_criterion_then_leaves_the_queue(client, app, web_seed):
@@ -368,3 +368,77 @@ def test_scorecards_that_do_not_apply_come_last_and_need_no_decisions(client, ap
         state = post_json(client, f"/calls/{cid}/accept-remaining", token, body).json
     done = post_json(client, f"/calls/{cid}/submit", token, state)
     assert done.status_code == 200, done.json
+
+
+def _review_whole_call(client, token, cid: int, crit, result: str, reason: str) -> dict:
+    """One officer's complete review, in the draft the call page holds for them (none: a new one):
+    an override of ``crit``, the rest accepted, submitted."""
+    page = client.get(f"/calls/{cid}").get_data(as_text=True)
+    review_id, version = (
+        int(re.search(rf'data-{k}="(\d+)"', page).group(1)) for k in ("review-id", "version")
+    )
+    url = f"/calls/{cid}/decisions"
+    state = _decide(
+        client, token, url, crit, review_id, version, "override", result=result, reason=reason
+    ).json
+    body = {"review_id": state["review_id"], "version": state["version"]}
+    state = post_json(client, f"/calls/{cid}/accept-remaining", token, body).json
+    body = {"review_id": state["review_id"], "version": state["version"]}
+    done = post_json(client, f"/calls/{cid}/submit", token, body)
+    assert done.status_code == 200, done.json
+    return done.json
+
+
+def test_every_submitted_review_is_kept_and_which_one_stands_is_an_audited_choice(client, app, web_seed):
+    from sqlalchemy import select
+
+    from qa_scoring.store.models import AuditEntry, Call, Review
+    from qa_scoring.store.queries import standing_review
+    from web.db import get_db
+
+    cid = web_seed.dev_calls[0]
+    crit = _first_criterion(app, cid)
+    first = _review_whole_call(client, login(client, "qa"), cid, crit, "fail", "missed it")
+    other = app.test_client()
+    token2 = login(other, "qa2")
+    page = other.get(f"/calls/{cid}").get_data(as_text=True)
+    assert "Start a new review" in page
+    assert other.post(f"/calls/{cid}/reviews/new", data={"csrf_token": token2}).status_code == 302
+    second = _review_whole_call(other, token2, cid, crit, "pass", "heard it at 0:40")
+    assert first["final_scores"] != second["final_scores"]
+    with app.app_context():
+        db = get_db()
+        reviews = db.scalars(select(Review).where(Review.call_id == cid).order_by(Review.id)).all()
+        assert [(r.status, r.standing) for r in reviews] == [("submitted", False), ("submitted", True)]
+        assert standing_review(db, cid).id == second["review_id"]
+    # Choosing the first review needs a reason, and is audited with it.
+    refused = other.post(f"/calls/{cid}/reviews/{first['review_id']}/stand", data={"csrf_token": token2})
+    assert refused.status_code == 302
+    with app.app_context():
+        assert standing_review(get_db(), cid).id == second["review_id"]
+    chosen = other.post(
+        f"/calls/{cid}/reviews/{first['review_id']}/stand",
+        data={"csrf_token": token2, "reason": "calibration panel agreed with the first officer"},
+    )
+    assert chosen.status_code == 302
+    with app.app_context():
+        db = get_db()
+        assert standing_review(db, cid).id == first["review_id"]
+        stands = db.scalars(
+            select(AuditEntry).where(AuditEntry.action == "stand").order_by(AuditEntry.id)
+        ).all()
+        assert [(e.old_value["standing_review"], e.new_value["standing_review"]) for e in stands] == [
+            (None, first["review_id"]),
+            (first["review_id"], second["review_id"]),
+            (second["review_id"], first["review_id"]),
+        ]
+        assert stands[-1].reason == "calibration panel agreed with the first officer"
+    page = other.get(f"/calls/{cid}").get_data(as_text=True)
+    assert "Standing review history" in page and "calibration panel agreed" in page
+    # The dashboard counts the standing review's score and says so.
+    from web.stats import call_facts
+
+    with app.app_context():
+        db = get_db()
+        facts = {f.call_id: f for f in call_facts(db, [db.get(Call, cid)])}
+    assert facts[cid].scores[crit.rubric_id] == first["final_scores"][crit.rubric_id]

@@ -71,14 +71,12 @@ def test_a_decision_bumps_the_version_and_the_page_never_shows_the_cached_scorec
     assert DATA_VERSION.search(after).group(1) == str(version)
     assert "Accepted by qa" in _item(after, rubric_id, criterion_id)
 
-    # A second officer overrides the same criterion: the first officer's next load shows it, and the
-    # dispute/agent view's option list (which carries each final result) follows too.
-    login(client, "qa2")
-    token2 = CSRF.search(client.get(f"/calls/{cid}").get_data(as_text=True)).group(1)
+    # The same officer overrides it from another tab: the page they load next shows it, and the
+    # dispute/agent view's option list (which carries each final result) follows once submitted.
     over = post_json(
         client,
         f"/calls/{cid}/decisions",
-        token2,
+        token,
         {
             "review_id": decided.json["review_id"],
             "version": version,
@@ -91,10 +89,23 @@ def test_a_decision_bumps_the_version_and_the_page_never_shows_the_cached_scorec
     )
     assert over.status_code == 200, over.json
     assert over.json["version"] > version
-    login(client, "qa")
     latest = client.get(f"/calls/{cid}").get_data(as_text=True)
     assert DATA_VERSION.search(latest).group(1) == str(over.json["version"])
-    assert "Overridden to fail by qa2: greeting cut off" in _item(latest, rubric_id, criterion_id)
+    assert "Overridden to fail by qa: greeting cut off" in _item(latest, rubric_id, criterion_id)
+    accepted = post_json(
+        client,
+        f"/calls/{cid}/accept-remaining",
+        token,
+        {"review_id": over.json["review_id"], "version": over.json["version"]},
+    )
+    assert accepted.status_code == 200, accepted.json
+    submitted = post_json(
+        client,
+        f"/calls/{cid}/submit",
+        token,
+        {"review_id": accepted.json["review_id"], "version": accepted.json["version"]},
+    )
+    assert submitted.status_code == 200, submitted.json
 
     login(client, "leader")
     leader = client.get(f"/calls/{cid}").get_data(as_text=True)
