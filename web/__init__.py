@@ -79,6 +79,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     fragments.init_app(app)
 
     from web.admin import bp as admin_bp
+    from web.audit_views import bp as audit_bp
     from web.auth import bp as auth_bp
     from web.auth import init_auth
     from web.calls import bp as calls_bp
@@ -89,7 +90,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     init_auth(app)
     _favicon(app)
-    for blueprint in (auth_bp, queue_bp, calls_bp, clips_bp, coaching_bp, dashboards_bp, admin_bp):
+    for blueprint in (auth_bp, queue_bp, calls_bp, clips_bp, coaching_bp, dashboards_bp, admin_bp, audit_bp):
         app.register_blueprint(blueprint)
 
     @app.errorhandler(CSRFError)

@@ -7,12 +7,14 @@ so the entry commits or rolls back with it.
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Select, and_, event, or_, select
 from sqlalchemy.orm import Session
 
-from qa_scoring.store.models import AuditEntry, User
+from qa_scoring.store.models import AuditEntry, Call, Clip, CriterionDecision, Dispute, Review, User
 
 
 class AuditLogError(RuntimeError):
@@ -54,3 +56,56 @@ def _append_only(session: Session, _context: Any, _instances: Any) -> None:
     for obj in list(session.dirty) + list(session.deleted):
         if isinstance(obj, AuditEntry) and (obj in session.deleted or session.is_modified(obj)):
             raise AuditLogError(f"audit_log entry {obj.id} cannot be changed or deleted (append-only)")
+
+
+def _call_entities(session: Session, call_id: int) -> list[tuple[str, list[str]]]:
+    """The (entity, ids) whose audit entries belong to one call: the call, its reviews, their
+    decisions, its disputes and clips."""
+    review_ids = list(session.scalars(select(Review.id).where(Review.call_id == call_id)))
+    decision_ids = (
+        list(session.scalars(select(CriterionDecision.id).where(CriterionDecision.review_id.in_(review_ids))))
+        if review_ids
+        else []
+    )
+    return [
+        ("calls", [str(call_id)]),
+        ("reviews", [str(i) for i in review_ids]),
+        ("criterion_decisions", [str(i) for i in decision_ids]),
+        ("disputes", [str(i) for i in session.scalars(select(Dispute.id).where(Dispute.call_id == call_id))]),
+        ("clips", [str(i) for i in session.scalars(select(Clip.id).where(Clip.call_id == call_id))]),
+    ]
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """What an audit search narrows to; every field is optional."""
+
+    actor: str = ""
+    call_id: int | None = None
+    since: dt.date | None = None
+    until: dt.date | None = None  # inclusive
+
+
+def audit_query(session: Session, where: AuditFilter) -> Select[tuple[AuditEntry]]:
+    """Audit entries matching ``where``, newest first (read-only: the trail is append-only)."""
+    stmt = select(AuditEntry)
+    if where.actor:
+        stmt = stmt.where(AuditEntry.actor == where.actor)
+    if where.call_id is not None:
+        parts = [
+            and_(AuditEntry.entity == entity, AuditEntry.entity_id.in_(ids))
+            for entity, ids in _call_entities(session, where.call_id)
+            if ids
+        ]
+        stmt = stmt.where(or_(*parts))
+    if where.since is not None:
+        stmt = stmt.where(AuditEntry.at >= dt.datetime.combine(where.since, dt.time(), dt.UTC))
+    if where.until is not None:
+        end = dt.datetime.combine(where.until + dt.timedelta(days=1), dt.time(), dt.UTC)
+        stmt = stmt.where(AuditEntry.at < end)
+    return stmt.order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+
+
+def call_audit(session: Session, call: Call) -> list[AuditEntry]:
+    """Everything that happened to one call, oldest first: who, when, old -> new, why."""
+    return list(reversed(session.scalars(audit_query(session, AuditFilter(call_id=call.id))).all()))
