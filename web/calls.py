@@ -26,6 +26,7 @@ bp = Blueprint("calls", __name__, url_prefix="/calls")
 
 REVIEWERS = ("qa_officer", "admin")
 EVERYONE = ("qa_officer", "team_leader", "agent", "admin")
+APPEAL_OUTCOMES = {"upheld": "upheld", "partial": "partly upheld", "rejected": "rejected"}
 AUDIO_TYPES = {
     ".wav": "audio/wav",
     ".ogg": "audio/ogg",
@@ -113,7 +114,9 @@ def show(call_id: int) -> Any:
         results=CRITERION_RESULTS,
         has_audio=has_audio,
         can_review=can_review,
-        can_dispute=user.role in ("team_leader", "agent") and review is not None,
+        can_dispute=user.role in ("team_leader", "agent") and bool(review and review.status == "submitted"),
+        can_decide_appeals=user.role in rv.DECIDERS,
+        appeal_outcomes=APPEAL_OUTCOMES,
         can_clip=can_clip,
     )
 
@@ -327,6 +330,25 @@ def stand(call_id: int, review_id: int) -> Any:
     return redirect(url_for("calls.show", call_id=call.id))
 
 
+@bp.route("/<int:call_id>/reviews/<int:review_id>/acknowledge", methods=["POST"])
+@roles("agent")
+def acknowledge(call_id: int, review_id: int) -> Any:
+    """The agent has seen the review (UK practice: every performance discussion is documented)."""
+    db = get_db()
+    call = _load(call_id)
+    review = db.get(Review, review_id)
+    if review is None or review.call_id != call.id:
+        abort(404)
+    try:
+        rv.acknowledge(db, call, review, current_user(), comment=request.form.get("comment", ""))
+        db.commit()
+        flash("Review acknowledged.")
+    except rv.ReviewError as exc:
+        db.rollback()
+        flash(str(exc), "error")
+    return redirect(url_for("calls.show", call_id=call.id))
+
+
 @bp.route("/<int:call_id>/disputes", methods=["POST"])
 @roles("team_leader", "agent")
 def dispute(call_id: int) -> Any:
@@ -341,9 +363,10 @@ def dispute(call_id: int) -> Any:
             rubric_id=rubric_id,
             criterion_id=criterion_id,
             reason=request.form.get("reason", ""),
+            proposed_result=request.form.get("proposed_result") or None,
         )
         db.commit()
-        flash("Dispute raised; the call is back in the review queue.")
+        flash("Appeal raised; the call is back in the review queue.")
     except rv.ReviewError as exc:
         db.rollback()
         flash(str(exc), "error")
@@ -352,7 +375,7 @@ def dispute(call_id: int) -> Any:
 
 
 @bp.route("/disputes/<int:dispute_id>/resolve", methods=["POST"])
-@roles(*REVIEWERS)
+@roles(*rv.DECIDERS)
 def resolve(dispute_id: int) -> Any:
     db = get_db()
     dispute = db.get(Dispute, dispute_id)
@@ -367,9 +390,10 @@ def resolve(dispute_id: int) -> Any:
             status=request.form.get("status", ""),
             resolution=request.form.get("resolution", ""),
             version=_int(request.form.get("version")) or 0,
+            outcome_result=request.form.get("outcome_result") or None,
         )
         db.commit()
-        flash(f"Dispute {dispute.status}.")
+        flash(f"Appeal {APPEAL_OUTCOMES.get(dispute.status, dispute.status)}.")
     except (rv.ReviewError, rv.StaleReview) as exc:
         db.rollback()
         flash(str(exc), "error")

@@ -436,23 +436,38 @@ def _disputes(session: Session, call: Call) -> list[Dispute]:
 
 
 def raise_dispute(
-    session: Session, call: Call, user: User, *, rubric_id: str, criterion_id: str, reason: str
+    session: Session,
+    call: Call,
+    user: User,
+    *,
+    rubric_id: str,
+    criterion_id: str,
+    reason: str,
+    proposed_result: str | None = None,
 ) -> Dispute:
-    """A team leader or agent challenges a criterion; the call goes back to the review queue."""
+    """An appeal: a team leader or agent proposes the result they believe is right for a criterion
+    of the standing review, with a reason; the call goes back to the review queue."""
     reason = (reason or "").strip()
     if not reason:
-        raise ReviewError("a dispute needs a reason")
+        raise ReviewError("an appeal needs a reason")
+    if proposed_result not in CRITERION_RESULTS:
+        raise ReviewError(f"an appeal proposes a result, one of {', '.join(CRITERION_RESULTS)}")
     review = standing_review(call)
-    cards = scorecards_for(session, review.transcript if review else latest_transcript(session, call))
-    if not any(c.criterion_id == criterion_id for s in cards if s.rubric_id == rubric_id for c in s.criteria):
+    if review is None:
+        raise ReviewError("only a submitted review can be appealed")
+    current = _final_result(session, review, rubric_id, criterion_id)
+    if current is None:
         raise ReviewError(f"no criterion {rubric_id}/{criterion_id} on this call's scorecards")
+    if current == proposed_result:
+        raise ReviewError(f"{rubric_id}/{criterion_id} is already {current}")
     dispute = Dispute(
         call_id=call.id,
-        review_id=review.id if review else None,
+        review_id=review.id,
         rubric_id=rubric_id,
         criterion_id=criterion_id,
         raised_by_id=user.id,
         reason=reason,
+        proposed_result=proposed_result,
         status="open",
     )
     session.add(dispute)
@@ -470,29 +485,84 @@ def raise_dispute(
         action="create",
         user=user,
         old=old,
-        new={"rubric_id": rubric_id, "criterion_id": criterion_id, "needs_review": True},
+        new={
+            "rubric_id": rubric_id,
+            "criterion_id": criterion_id,
+            "result": current,
+            "proposed_result": proposed_result,
+            "needs_review": True,
+        },
         reason=reason,
     )
     return dispute
 
 
+def _final_result(session: Session, review: Review, rubric_id: str, criterion_id: str) -> str | None:
+    """A criterion's result in a review: the human decision, else the automatic result."""
+    decided = next(
+        (d for d in review.decisions if d.rubric_id == rubric_id and d.criterion_id == criterion_id), None
+    )
+    if decided is not None:
+        return decided.human_result
+    for card in scorecards_for(session, review.transcript):
+        if card.rubric_id == rubric_id:
+            crit = next((c for c in card.criteria if c.criterion_id == criterion_id), None)
+            return crit.result if crit else None
+    return None
+
+
+DECIDERS = ("team_leader", "qa_officer", "admin")
+
+
 def resolve_dispute(
-    session: Session, dispute: Dispute, user: User, *, status: str, resolution: str, version: int
+    session: Session,
+    dispute: Dispute,
+    user: User,
+    *,
+    status: str,
+    resolution: str,
+    version: int,
+    outcome_result: str | None = None,
 ) -> Dispute:
-    if status not in ("upheld", "rejected"):
-        raise ReviewError("resolve a dispute as upheld or rejected")
-    if not resolution.strip():
-        raise ReviewError("a resolution needs a reason")
+    """Decide an appeal: upheld (the proposed result), partly upheld (``outcome_result``, another
+    result) or rejected. A decision for the appellant becomes a new submitted review that stands,
+    with the appealed criterion changed: the appealed review and its history stay as they were.
+    The reviewer whose review is appealed cannot decide the appeal."""
+    if status not in ("upheld", "partial", "rejected"):
+        raise ReviewError("decide an appeal as upheld, partly upheld or rejected")
+    resolution = (resolution or "").strip()
+    if not resolution:
+        raise ReviewError("a decision on an appeal needs a reason")
+    if user.role not in DECIDERS:
+        raise ReviewError("a team leader or a QA officer decides appeals")
+    if dispute.status != "open":
+        raise ReviewError(f"this appeal is already {dispute.status}")
     if dispute.version_id != int(version):
-        raise StaleReview("This dispute was changed by someone else; reload.", dispute.version_id)
+        raise StaleReview("This appeal was changed by someone else; reload.", dispute.version_id)
+    appealed = dispute.review
+    if appealed is not None and appealed.reviewer_id == user.id:
+        raise ReviewError(
+            "the reviewer of the appealed review cannot decide the appeal: ask a second officer"
+        )
+    current = (
+        _final_result(session, appealed, dispute.rubric_id or "", dispute.criterion_id or "")
+        if appealed
+        else None
+    )
+    if status == "upheld":
+        outcome_result = dispute.proposed_result or outcome_result
+    elif status == "rejected":
+        outcome_result = current
+    if status != "rejected" and outcome_result not in CRITERION_RESULTS:
+        raise ReviewError(f"say which result stands, one of {', '.join(CRITERION_RESULTS)}")
+    if status == "partial" and outcome_result in (current, dispute.proposed_result):
+        raise ReviewError(
+            "a partly upheld appeal settles on a result other than the current and the proposed one"
+        )
     old = {"status": dispute.status}
-    dispute.status, dispute.resolution = status, resolution.strip()
+    dispute.status, dispute.resolution, dispute.outcome_result = status, resolution, outcome_result
     dispute.resolved_by_id, dispute.resolved_at = user.id, utcnow()
     session.flush()
-    call = dispute.call
-    if not any(d.status == "open" for d in _disputes(session, call)):
-        draft = any(r.status == "draft" for r in call.reviews)
-        call.needs_review = draft
     audit(
         session,
         entity="disputes",
@@ -500,10 +570,98 @@ def resolve_dispute(
         action="resolve",
         user=user,
         old=old,
-        new={"status": status},
-        reason=resolution.strip(),
+        new={"status": status, "result": current, "outcome_result": outcome_result},
+        reason=resolution,
     )
+    if status != "rejected" and appealed is not None and outcome_result != current:
+        _review_from_appeal(session, dispute, appealed, user, outcome_result or "")
+    call = dispute.call
+    if not any(d.status == "open" for d in _disputes(session, call)):
+        call.needs_review = any(r.status == "draft" for r in call.reviews)
     return dispute
+
+
+def _review_from_appeal(
+    session: Session, dispute: Dispute, appealed: Review, user: User, result: str
+) -> Review:
+    """The appealed review's decisions with the appealed criterion set to ``result``, submitted by
+    the decider and made the standing review."""
+    review = Review(call=dispute.call, reviewer=user, transcript=appealed.transcript, status="draft")
+    review.comment = f"Appeal #{dispute.id} {dispute.status}: {dispute.resolution}"
+    session.add(review)
+    for d in appealed.decisions:
+        review.decisions.append(
+            CriterionDecision(
+                rubric_id=d.rubric_id,
+                criterion_id=d.criterion_id,
+                automatic_result=d.automatic_result,
+                decided_by_id=d.decided_by_id,
+                decision=d.decision,
+                human_result=d.human_result,
+                reason=d.reason,
+            )
+        )
+    target = next(
+        (
+            d
+            for d in review.decisions
+            if (d.rubric_id, d.criterion_id) == (dispute.rubric_id, dispute.criterion_id)
+        ),
+        None,
+    )
+    if target is None:
+        target = CriterionDecision(
+            rubric_id=dispute.rubric_id,
+            criterion_id=dispute.criterion_id,
+            automatic_result=_final_result(
+                session, appealed, dispute.rubric_id or "", dispute.criterion_id or ""
+            )
+            or "na",
+        )
+        review.decisions.append(target)
+    target.decision, target.human_result, target.decided_by = "override", result, user
+    target.reason = f"appeal #{dispute.id}: {dispute.resolution}"
+    review.final_scores = final_scores(review, scorecards_for(session, review.transcript))
+    review.status, review.submitted_at = "submitted", utcnow()
+    session.flush()
+    audit(
+        session,
+        entity="reviews",
+        entity_id=review.id,
+        action="submit",
+        user=user,
+        new={
+            "status": "submitted",
+            "from_review": appealed.id,
+            "appeal": dispute.id,
+            "final_scores": review.final_scores,
+        },
+        reason=target.reason,
+    )
+    _make_standing(session, dispute.call, review, user, f"appeal #{dispute.id} {dispute.status}")
+    return review
+
+
+def acknowledge(session: Session, call: Call, review: Review, user: User, *, comment: str = "") -> Review:
+    """The agent confirms they have seen a submitted review of their call (once; audited)."""
+    if user.role != "agent" or user.agent_id is None or user.agent_id != call.agent_id:
+        raise ReviewError("only the call's agent acknowledges its review")
+    if review.call_id != call.id or review.status != "submitted":
+        raise ReviewError("only a submitted review can be acknowledged")
+    if review.acknowledged_at is not None:
+        raise ReviewError("this review is already acknowledged")
+    review.acknowledged_at, review.acknowledged_by_id = utcnow(), user.id
+    review.acknowledgement = (comment or "").strip()
+    session.flush()
+    audit(
+        session,
+        entity="reviews",
+        entity_id=review.id,
+        action="acknowledge",
+        user=user,
+        new={"acknowledged": True, "comment": review.acknowledgement},
+    )
+    return review
 
 
 def start_new_review(session: Session, call: Call, user: User) -> Review:
@@ -522,6 +680,7 @@ __all__ = [
     "comment",
     "accept_remaining",
     "raise_dispute",
+    "acknowledge",
     "resolve_dispute",
     "final_scores",
     "criterion_views",

@@ -51,7 +51,8 @@ BATCH_STATUSES = ("running", "finished", "interrupted", "failed")
 REVIEW_STATUSES = ("draft", "submitted")
 DECISIONS = ("accept", "override")
 CRITERION_RESULTS = ("pass", "fail", "partial", "na")
-DISPUTE_STATUSES = ("open", "upheld", "rejected", "withdrawn")
+# An appeal is upheld (the proposed result stands), partly upheld ("partial": another result) or rejected.
+DISPUTE_STATUSES = ("open", "upheld", "partial", "rejected", "withdrawn")
 ACTION_STATUSES = ("open", "done", "cancelled")
 DIRECTIONS = ("inbound", "outbound", "internal", "unknown")
 
@@ -328,11 +329,16 @@ class Review(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     submitted_at: Mapped[dt.datetime | None]
     standing: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The agent's acknowledgement that they have seen the submitted review (with an optional comment).
+    acknowledged_at: Mapped[dt.datetime | None]
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    acknowledgement: Mapped[str] = mapped_column(Text, default="")
 
     __mapper_args__ = {"version_id_col": version_id}
 
     call: Mapped[Call] = relationship(back_populates="reviews")
     reviewer: Mapped[User] = relationship(foreign_keys=[reviewer_id])
+    acknowledged_by: Mapped[User | None] = relationship(foreign_keys=[acknowledged_by_id])
     transcript: Mapped[Transcript | None] = relationship()
     decisions: Mapped[list[CriterionDecision]] = relationship(
         back_populates="review", cascade="all, delete-orphan"
@@ -365,7 +371,9 @@ class CriterionDecision(Base):
 
 
 class Dispute(Base):
-    """An agent or team leader challenging a criterion decision; resolved by a QA officer."""
+    """An appeal: an agent or team leader proposes the result they believe is right for one
+    criterion, with a reason; a team leader or an officer other than the reviewer decides it. An
+    upheld or partly upheld appeal becomes a new standing review, so the history stays."""
 
     __tablename__ = "disputes"
     __table_args__ = (_check("status", DISPUTE_STATUSES, "status"),)
@@ -377,6 +385,9 @@ class Dispute(Base):
     criterion_id: Mapped[str | None] = mapped_column(String(100))
     raised_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     reason: Mapped[str] = mapped_column(Text)
+    # The result the appellant believes is right, and the one the decision settled on.
+    proposed_result: Mapped[str | None] = mapped_column(String(10))
+    outcome_result: Mapped[str | None] = mapped_column(String(10))
     status: Mapped[str] = mapped_column(String(10), default="open", index=True)
     resolution: Mapped[str] = mapped_column(Text, default="")
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -262,6 +262,38 @@ def test_a_second_submitted_review_is_kept_and_which_stands_is_chosen_with_a_rea
     assert agent.locator("button.accept-rest").count() == 0
 
 
+def test_an_agent_appeals_a_leader_decides_and_the_agent_acknowledges(browser, live_url, web_seed):
+    call_url = f"{live_url}/calls/{web_seed.dev_calls[1]}"
+    _review_in_browser(_signed_in_page(browser, live_url, "qa"), call_url)
+    agent = _signed_in_page(browser, live_url, "agent2")
+    agent.goto(call_url)
+    criterion = agent.locator("#dispute-criterion option").first.get_attribute("value")
+    current = agent.locator("#dispute-criterion option").first.inner_text()
+    proposed = "fail" if "(fail)" not in current else "pass"
+    agent.select_option("#dispute-criterion", criterion)
+    agent.select_option("#dispute-result", proposed)
+    agent.fill("#dispute-reason", "the customer thanked me for the greeting")
+    agent.click("#appeal-form button[type=submit]")
+    agent.wait_for_selector("text=Appeal raised")
+
+    leader = _signed_in_page(browser, live_url, "leader")
+    leader.goto(call_url)
+    form = leader.locator("ul.disputes form").first
+    form.locator("select[name=status]").select_option("upheld")
+    form.locator("input[name=resolution]").fill("agreed after listening")
+    form.locator("button[type=submit]").click()
+    leader.wait_for_selector("text=Appeal upheld")
+    assert f"{proposed} stands" in leader.inner_text("ul.disputes")
+    _shot(leader, "09-appeal-upheld")
+
+    agent.goto(call_url)
+    assert "upheld" in agent.inner_text("ul.disputes")
+    agent.fill("#ack-comment", "Thanks, understood")
+    agent.click("#acknowledge-form button[type=submit]")
+    agent.wait_for_selector("#acknowledgement")
+    assert "Thanks, understood" in agent.inner_text("#acknowledgement")
+
+
 def test_conflict_message_in_the_browser(browser, live_url, web_seed):
     """One officer in two tabs: the stale tab is told its decision was not saved."""
     page = _signed_in_page(browser, live_url, "qa")

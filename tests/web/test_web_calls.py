@@ -234,51 +234,133 @@ def test_submit_needs_every_criterion_then_leaves_the_queue(client, app, web_see
     assert f'/calls/{cid}"' in reviewed
 
 
-def test_dispute_returns_call_to_queue_and_is_resolved(client, app, web_seed):
-    cid = web_seed.dev_calls[1]
+def _submitted_by_qa(client, cid: int) -> str:
     token = login(client, "qa")
     rest = post_json(client, f"/calls/{cid}/accept-remaining", token, {"review_id": 0, "version": 0}).json
-    assert (
-        post_json(
-            client,
-            f"/calls/{cid}/submit",
-            token,
-            {"review_id": rest["review_id"], "version": rest["version"]},
-        ).status_code
-        == 200
-    )
-    assert f'/calls/{cid}"' not in client.get("/queue/").get_data(as_text=True)
-    crit = _first_criterion(app, cid)
+    body = {"review_id": rest["review_id"], "version": rest["version"]}
+    assert post_json(client, f"/calls/{cid}/submit", token, body).status_code == 200
+    return token
+
+
+def _appeal(app, cid: int, crit, proposed: str, reason: str):
     agent = app.test_client()
     login(agent, "agent2")
     page = agent.get(f"/calls/{cid}").get_data(as_text=True)
-    assert "Dispute a criterion" in page
-    token_a = csrf_token(agent, f"/calls/{cid}")
-    resp = agent.post(
-        f"/calls/{cid}/disputes",
-        data={
-            "criterion": f"{crit.rubric_id}/{crit.criterion_id}",
-            "reason": "I did greet the customer",
-            "csrf_token": token_a,
-        },
-    )
-    assert resp.status_code == 302
-    queue = client.get("/queue/").get_data(as_text=True)
-    assert f'/calls/{cid}"' in queue and "dispute" in queue
+    assert "Appeal a criterion" in page
+    token = csrf_token(agent, f"/calls/{cid}")
+    data = {
+        "criterion": f"{crit.rubric_id}/{crit.criterion_id}",
+        "proposed_result": proposed,
+        "reason": reason,
+        "csrf_token": token,
+    }
+    assert agent.post(f"/calls/{cid}/disputes", data=data).status_code == 302
     from qa_scoring.store.models import Dispute
     from web.db import get_db
 
     with app.app_context():
-        dispute = get_db().scalar(select(Dispute).where(Dispute.call_id == cid))
-        version = dispute.version_id
+        dispute = (
+            get_db()
+            .scalars(select(Dispute).where(Dispute.call_id == cid).order_by(Dispute.id.desc()))
+            .first()
+        )
+        return dispute.id, dispute.version_id
+
+
+def _decide_appeal(client, cid: int, appeal: tuple[int, int], status: str, reason: str, outcome: str = ""):
     token = csrf_token(client, f"/calls/{cid}")
-    client.post(
-        f"/calls/disputes/{dispute.id}/resolve",
-        data={"status": "rejected", "resolution": "not on the call", "version": version, "csrf_token": token},
-    )
+    data = {"status": status, "resolution": reason, "version": appeal[1], "outcome_result": outcome}
+    return client.post(f"/calls/disputes/{appeal[0]}/resolve", data={**data, "csrf_token": token})
+
+
+def _standing(app, cid: int):
+    from qa_scoring.store.queries import standing_review
+    from web.db import get_db
+
     with app.app_context():
-        assert get_db().get(Call, cid).needs_review is False
+        review = standing_review(get_db(), cid)
+        return review.id, {(d.rubric_id, d.criterion_id): d.human_result for d in review.decisions}
+
+
+def test_an_appeal_returns_the_call_to_the_queue_and_a_rejection_changes_nothing(client, app, web_seed):
+    cid = web_seed.dev_calls[1]
+    _submitted_by_qa(client, cid)
     assert f'/calls/{cid}"' not in client.get("/queue/").get_data(as_text=True)
+    crit = _first_criterion(app, cid)
+    before = _standing(app, cid)
+    proposed = "fail" if crit.result != "fail" else "pass"
+    appeal = _appeal(app, cid, crit, proposed, "I did greet the customer")
+    queue = client.get("/queue/").get_data(as_text=True)
+    assert f'/calls/{cid}"' in queue and "dispute" in queue
+    # The officer whose review is appealed cannot decide the appeal.
+    _decide_appeal(client, cid, appeal, "rejected", "my own review")
+    from qa_scoring.store.models import Dispute
+    from web.db import get_db
+
+    with app.app_context():
+        assert get_db().get(Dispute, appeal[0]).status == "open"
+    second = app.test_client()
+    login(second, "qa2")
+    _decide_appeal(second, cid, appeal, "rejected", "not on the call")
+    with app.app_context():
+        dispute = get_db().get(Dispute, appeal[0])
+        assert (dispute.status, dispute.outcome_result) == ("rejected", crit.result)
+        assert get_db().get(Call, cid).needs_review is False
+    assert _standing(app, cid) == before
+    assert f'/calls/{cid}"' not in client.get("/queue/").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("outcome", ["upheld", "partial"])
+def test_an_upheld_appeal_becomes_a_new_standing_review_and_the_old_one_stays(client, app, web_seed, outcome):
+    cid = web_seed.dev_calls[1]
+    _submitted_by_qa(client, cid)
+    crit = _first_criterion(app, cid, "pass")
+    first_id, first_results = _standing(app, cid)
+    appeal = _appeal(app, cid, crit, "fail", "the agent never said their name")
+    leader = app.test_client()
+    login(leader, "leader")
+    partly = "partial" if outcome == "partial" else ""
+    resp = _decide_appeal(leader, cid, appeal, outcome, "heard it on the recording", partly)
+    assert resp.status_code == 302
+    new_id, new_results = _standing(app, cid)
+    key = (crit.rubric_id, crit.criterion_id)
+    assert new_id != first_id and new_results[key] == ("partial" if partly else "fail")
+    assert {k: v for k, v in new_results.items() if k != key} == {
+        k: v for k, v in first_results.items() if k != key
+    }
+    from qa_scoring.store.models import Review
+    from web.db import get_db
+
+    with app.app_context():
+        old = get_db().get(Review, first_id)
+        assert old.status == "submitted" and not old.standing
+        assert {(d.rubric_id, d.criterion_id): d.human_result for d in old.decisions} == first_results
+    page = leader.get(f"/calls/{cid}").get_data(as_text=True)
+    assert f"appeal #{appeal[0]}" in page
+
+
+def test_the_agent_acknowledges_a_submitted_review_once(client, app, web_seed):
+    cid = web_seed.dev_calls[1]
+    _submitted_by_qa(client, cid)
+    agent = app.test_client()
+    login(agent, "agent2")
+    page = agent.get(f"/calls/{cid}").get_data(as_text=True)
+    assert "I have seen this review" in page
+    review_id = _standing(app, cid)[0]
+    token = csrf_token(agent, f"/calls/{cid}")
+    url = f"/calls/{cid}/reviews/{review_id}/acknowledge"
+    assert agent.post(url, data={"comment": "Fair, will work on it", "csrf_token": token}).status_code == 302
+    page = agent.get(f"/calls/{cid}").get_data(as_text=True)
+    assert "Acknowledged by agent2" in page and "Fair, will work on it" in page
+    assert "I have seen this review" not in page
+    # Another agent's call cannot be acknowledged by this agent, and no one else acknowledges for them.
+    assert client.post(url, data={"csrf_token": csrf_token(client, f"/calls/{cid}")}).status_code == 403
+    from qa_scoring.store.models import AuditEntry
+    from web.db import get_db
+
+    with app.app_context():
+        actions = get_db().scalars(select(AuditEntry.action).where(AuditEntry.entity == "reviews")).all()
+    assert actions.count("acknowledge") == 1
 
 
 def test_agents_and_leaders_cannot_decide(client, app, web_seed):
