@@ -6,10 +6,13 @@ so the numbers are readable without seeing the colours.
 
 from __future__ import annotations
 
+import math
 from html import escape
 
 from markupsafe import Markup
 
+LEGEND_PER_ROW = 3
+LEGEND_ROW_H = 16
 PALETTE = ("#1f5fa8", "#b3541e", "#2e7d32", "#6a3d9a", "#8c6d00", "#00796b", "#ad1457", "#455a64")
 
 
@@ -24,7 +27,11 @@ def line_chart(
     unit: str = "",
 ) -> Markup:
     """One line per series over shared x labels; ``None`` breaks a line."""
-    left, right, top, bottom = 40, 12, 12, 40
+    # Every series gets a legend entry, LEGEND_PER_ROW to a row below the axis; the chart grows
+    # by a row's height for each further row instead of dropping names.
+    legend_rows = max(1, math.ceil(len(series) / LEGEND_PER_ROW))
+    height += LEGEND_ROW_H * (legend_rows - 1)
+    left, right, top, bottom = 40, 12, 12, 40 + LEGEND_ROW_H * (legend_rows - 1)
     w, h = width - left - right, height - top - bottom
     n = max(1, len(labels) - 1)
     parts = [
@@ -43,7 +50,7 @@ def line_chart(
         if i % step == 0 or i == len(labels) - 1:
             x = left + w * i / n if len(labels) > 1 else left + w / 2
             parts.append(
-                f'<text x="{x:.1f}" y="{height - 22}" text-anchor="middle" class="tick">'
+                f'<text x="{x:.1f}" y="{top + h + 18}" text-anchor="middle" class="tick">'
                 f"{escape(label)}</text>"
             )
     for k, (name, values) in enumerate(series.items()):
@@ -70,13 +77,12 @@ def line_chart(
             parts.append(
                 f'<polyline fill="none" stroke="{colour}" stroke-width="2"{dash} points="{" ".join(seg)}"/>'
             )
-        lx = left + (k % 4) * (w / 4)
-        ly = height - 6 - 0 * k
-        if k < 4:
-            parts.append(
-                f'<rect x="{lx:.1f}" y="{ly - 8}" width="10" height="3" fill="{colour}"/>'
-                f'<text x="{lx + 14:.1f}" y="{ly}" class="legend">{escape(name[:22])}</text>'
-            )
+        lx = left + (k % LEGEND_PER_ROW) * (w / LEGEND_PER_ROW)
+        ly = top + h + 34 + LEGEND_ROW_H * (k // LEGEND_PER_ROW)
+        parts.append(
+            f'<rect x="{lx:.1f}" y="{ly - 8}" width="10" height="3" fill="{colour}"/>'
+            f'<text x="{lx + 14:.1f}" y="{ly}" class="legend">{escape(name[:28])}</text>'
+        )
     parts.append("</svg>")
     return Markup("".join(parts))
 

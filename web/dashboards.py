@@ -37,7 +37,7 @@ def _trend_charts(facts: list[stats.CallFacts], team: list[stats.CallFacts], rub
             [f for f in team if f.week in set(weeks)],
             lambda f, key=key: stats.pass_value(f.criteria.get(key)),
         )
-        labels = [w.strftime("%d %b") for w in weeks]
+        labels = [stats.week_label(w) for w in weeks]
         charts.append(
             (
                 names.get(key, key[1]),
@@ -100,7 +100,7 @@ def agent(agent_id: int) -> Any:
         rubrics=rubrics,
         rubric=rubric,
         score_chart=line_chart(
-            "Score per rubric per week", [w.strftime("%d %b") for w in weeks], score_series
+            "Score per rubric per week", [stats.week_label(w) for w in weeks], score_series
         )
         if weeks
         else None,
@@ -148,8 +148,9 @@ def team(team_id: int) -> Any:
         rubrics=rubrics,
         rows=rows,
         team_kpis=team_kpis,
+        team_scores={r: _mean([f.scores.get(r) for f in facts]) for r in rubrics},
         kpis=stats.KPIS,
-        score_chart=line_chart("Team score per rubric per week", [w.strftime("%d %b") for w in weeks], series)
+        score_chart=line_chart("Team score per rubric per week", [stats.week_label(w) for w in weeks], series)
         if weeks
         else None,
     )
@@ -170,4 +171,10 @@ def calibration() -> Any:
         call_ids = [c.id for c in _calls()]
     prescore = stats.prescore_agreement(db, call_ids)
     reviewers, twice = stats.reviewer_agreement(db, call_ids)
-    return render_template("dashboards/calibration.html", prescore=prescore, reviewers=reviewers, twice=twice)
+    return render_template(
+        "dashboards/calibration.html",
+        prescore=prescore,
+        reviewers=reviewers,
+        twice=twice,
+        min_calls=stats.MIN_CALIBRATION_CALLS,
+    )

@@ -104,6 +104,15 @@ def weekly(facts: list[CallFacts], value: Any) -> tuple[list[dt.date], dict[dt.d
     return weeks, {w: (mean(buckets[w]) if buckets[w] else None) for w in weeks}
 
 
+def week_label(week_start: dt.date) -> str:
+    """A week's label says the whole week ("16-22 Nov"), not only its Monday: a call on Friday the
+    20th plotted at "16 Nov" reads as a call on the 16th."""
+    end = week_start + dt.timedelta(days=6)
+    if end.month == week_start.month:
+        return f"{week_start.day}–{end.day} {end:%b}"
+    return f"{week_start.day} {week_start:%b}–{end.day} {end:%b}"
+
+
 def pass_value(result: str | None) -> float | None:
     return {"pass": 100.0, "partial": 50.0, "fail": 0.0}.get(result or "")
 
@@ -116,13 +125,36 @@ def kpi_means(facts: list[CallFacts]) -> dict[str, float | None]:
     return out
 
 
+# Below this many calls a criterion's agreement is shown as "too few calls", not as a figure: one
+# call agreeing is 100% and tells nothing.
+MIN_CALIBRATION_CALLS = 10
+
+
 @dataclass
 class Agreement:
     rubric_id: str
     criterion_id: str
-    n: int
+    n: int  # calls (one pair of results per call)
     agreement: float
     kappa: float | None  # None when undefined (a single label on both sides)
+
+    @property
+    def enough(self) -> bool:
+        return self.n >= MIN_CALIBRATION_CALLS
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        """The 95% Wilson interval of the agreement (sound for small n and for 0% or 100%)."""
+        return wilson_interval(round(self.agreement * self.n), self.n)
+
+
+def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    if n == 0:
+        return 0.0, 1.0
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def _kappa(a: list[str], b: list[str]) -> float | None:
