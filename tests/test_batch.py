@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -159,6 +160,11 @@ def test_batch_scores_stores_and_reports_bad_input(sqlite_url: str, tmp_path: Pa
             "override",
         )
         assert row["final_score"] == "42.0" and row["auto_score"] != ""
+        assert row["recording"] == Path(target[1]).name and row["status"] == "scored" and row["error"] == ""
+        assert row["evidence"] == ""  # only on request
+        with_evidence = list(csv.DictReader(io.StringIO(export(s, "csv", ExportFilter(evidence=True)))))
+        quotes = [r["evidence"] for r in with_evidence if r["auto_result"] == "pass" and r["evidence"]]
+        assert quotes and all(re.match(r"(agent|customer|unknown)( \d+:\d\d)?: ", q) for q in quotes)
         other = next(r for r in rows if r["call_id"] != str(target[0]))
         assert other["human_result"] == "" and other["final_result"] == other["auto_result"]
         assert {r["agent"] for r in rows} == {"A1", "unknown"}
@@ -178,6 +184,11 @@ def test_transient_failure_is_retried_a_bounded_number_of_times(sqlite_url: str,
 
     assert report["scored"] == 0 and len(report["failed"]) == 1
     assert report["failed"][0]["attempts"] == 2
+    # The failed call is in the export, named, with its error.
+    with session_factory(sqlite_url)() as s:
+        rows = list(csv.DictReader(io.StringIO(export(s, "csv", ExportFilter()))))
+    assert [(r["recording"], r["status"]) for r in rows] == [(calls[0].name, "failed")]
+    assert rows[0]["error"]
     assert (
         "FileExistsError" in report["failed"][0]["reason"]
         or "NotADirectory" in report["failed"][0]["reason"]
