@@ -5,18 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import requests
+from servehelp import serve
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "serve-test-pass"
@@ -44,54 +39,13 @@ def _seed(url: str, scorer) -> int:
     return call_id
 
 
-def _workers(pid: int) -> list[int]:
-    children = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            if stat.read_text().rpartition(")")[2].split()[1] == str(pid):
-                children.append(int(stat.parent.name))
-        except OSError:
-            continue
-    return children
-
-
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def test_serve_forks_workers_that_share_sessions_and_the_store(backend, request, tmp_path, web_scorer):
     url = request.getfixturevalue("sqlite_url" if backend == "sqlite" else "postgres_url")
     call_id = _seed(url, web_scorer)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_SCORING_")}
-    # No secret key configured: the master must make one key that every worker uses.
-    env |= {"QA_SCORING_DATABASE_URL": url, "QA_SCORING_DATA_DIR": str(tmp_path / "data")}
-    log = (tmp_path / "serve.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "-c", "from qa_scoring.cli import main; main()", "serve", "--port", str(port)]
-        + ["--workers", "2", "--threads", "2"],
-        env=env,
-        cwd=tmp_path,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                requests.get(f"{base}/login", timeout=2)
-                break
-            except requests.ConnectionError:
-                assert server.poll() is None and time.monotonic() < deadline, (
-                    tmp_path / "serve.log"
-                ).read_text()
-                time.sleep(0.2)
-        # The first worker can answer before the master has forked the second: wait for both.
-        while len(_workers(server.pid)) < 2:
-            assert server.poll() is None and time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
-            time.sleep(0.1)
-        assert len(_workers(server.pid)) == 2
-
+    with serve(url, tmp_path, workers=2, threads=2) as served:
+        base = served.base
+        assert len(served.workers()) == 2
         s = requests.Session()
         token = re.search(r'name="csrf-token" content="([^"]+)"', s.get(f"{base}/login").text).group(1)
         r = s.post(
@@ -112,8 +66,3 @@ def test_serve_forks_workers_that_share_sessions_and_the_store(backend, request,
         with ThreadPoolExecutor(8) as pool:
             answers = list(pool.map(page, range(40)))
         assert answers == [(200, True)] * 40
-    finally:
-        server.send_signal(signal.SIGTERM)
-        code = server.wait(timeout=30)
-        log.close()
-    assert code == 0, (tmp_path / "serve.log").read_text()
