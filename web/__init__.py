@@ -82,6 +82,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from web.audit_views import bp as audit_bp
     from web.auth import bp as auth_bp
     from web.auth import init_auth
+    from web.calibration_views import bp as calibration_bp
     from web.calls import bp as calls_bp
     from web.clips import bp as clips_bp
     from web.coaching import bp as coaching_bp
@@ -90,7 +91,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     init_auth(app)
     _favicon(app)
-    for blueprint in (auth_bp, queue_bp, calls_bp, clips_bp, coaching_bp, dashboards_bp, admin_bp, audit_bp):
+    for blueprint in (
+        auth_bp,
+        queue_bp,
+        calls_bp,
+        clips_bp,
+        coaching_bp,
+        dashboards_bp,
+        admin_bp,
+        audit_bp,
+        calibration_bp,
+    ):
         app.register_blueprint(blueprint)
 
     @app.errorhandler(CSRFError)

@@ -14,13 +14,21 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
-from qa_scoring.store.models import CRITERION_RESULTS, AuditEntry, Call, Clip, Dispute, Review
+from qa_scoring.store.models import (
+    CRITERION_RESULTS,
+    AuditEntry,
+    CalibrationSession,
+    Call,
+    Clip,
+    Dispute,
+    Review,
+)
 from web import review as rv
 from web.access import check_call
 from web.auth import current_user, roles
 from web.db import get_db
 from web.fragments import scorecard_fragment, transcript_fragment
-from web.hardening import MAX_RECORD_ID
+from web.hardening import MAX_RECORD_ID, parse_record_id
 
 bp = Blueprint("calls", __name__, url_prefix="/calls")
 
@@ -79,7 +87,8 @@ def show(call_id: int) -> Any:
     call = _load_for_page(call_id)
     user = current_user()
     can_review = user.role in REVIEWERS
-    review = rv.review_for(call, user, reviewer=can_review)
+    calibration = _calibration(call)
+    review = rv.review_for(call, user, reviewer=can_review, calibration=calibration)
     transcript = rv.transcript_ref(db, call, review.transcript_id if review else None)
     can_clip = user.role in ("team_leader", "qa_officer", "admin")
     has_audio = audio_file(call) is not None
@@ -104,8 +113,13 @@ def show(call_id: int) -> Any:
         call=call,
         review=review,
         reviews=rv.visible_reviews(call, user, reviewer=can_review),
-        others_drafts=[r for r in call.reviews if r.status == "draft" and r.reviewer_id != user.id],
-        standing_history=_standing_history(db, call) if can_review else [],
+        others_drafts=[
+            r
+            for r in call.reviews
+            if r.status == "draft" and r.reviewer_id != user.id and r.calibration_session_id is None
+        ],
+        standing_history=_standing_history(db, call) if can_review and calibration is None else [],
+        calibration=calibration,
         fragment=fragment,
         metrics=fragment.metrics,
         scorecard=scorecard,
@@ -153,6 +167,18 @@ def _int(value: Any) -> int | None:
     if number is not None and not 0 <= number <= MAX_RECORD_ID:
         abort(400, f"out of range: {value!r}")
     return number
+
+
+def _calibration(call: Call) -> int | None:
+    """The blind calibration session a review request is part of (``?calibration=ID``), checked:
+    only its members review its calls there."""
+    calibration = request.args.get("calibration", type=parse_record_id)
+    if calibration is None:
+        return None
+    found = get_db().get(CalibrationSession, calibration)
+    if found is None or call not in found.calls or current_user() not in found.members:
+        abort(403)
+    return calibration
 
 
 def _review_payload(review: Any, **extra: Any) -> dict[str, Any]:
@@ -207,6 +233,7 @@ def decide(call_id: int) -> Any:
             decision=str(data.get("decision", "")),
             result=data.get("result"),
             reason=str(data.get("reason") or ""),
+            calibration=_calibration(call),
         )
         d = next(
             x
@@ -239,6 +266,7 @@ def accept_remaining(call_id: int) -> Any:
             review_id=_int(data.get("review_id")),
             version=_int(data.get("version")),
             rubric_id=data.get("rubric_id"),
+            calibration=_calibration(call),
         )
         results = (
             {f"{d.rubric_id}/{d.criterion_id}": d.human_result for d in review.decisions} if review else {}
@@ -262,6 +290,7 @@ def comment(call_id: int) -> Any:
                 review_id=_int(data.get("review_id")),
                 version=_int(data.get("version")),
                 text=str(data.get("comment") or ""),
+                calibration=_calibration(call),
             )
         ),
     )
@@ -280,6 +309,7 @@ def submit(call_id: int) -> Any:
                 current_user(),
                 review_id=_int(data.get("review_id")) or 0,
                 version=_int(data.get("version")) or 0,
+                calibration=_calibration(call),
             )
         ),
     )

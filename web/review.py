@@ -19,6 +19,7 @@ from qa_scoring.scored_call import DECISION_CONFIDENCE
 from qa_scoring.store.audit import audit
 from qa_scoring.store.models import (
     CRITERION_RESULTS,
+    CalibrationSession,
     Call,
     CriterionDecision,
     Dispute,
@@ -116,37 +117,77 @@ def scorecards_for(session: Session, transcript: Any | None) -> list[Scorecard]:
 
 
 def standing_review(call: Call) -> Review | None:
-    """The submitted review whose scores count: the one marked standing, else the latest submitted."""
-    submitted = [r for r in call.reviews if r.status == "submitted"]
+    """The submitted review whose scores count: the one marked standing, else the latest submitted
+    (blind calibration reviews never count)."""
+    submitted = [r for r in call.reviews if r.status == "submitted" and r.calibration_session_id is None]
     marked = [r for r in submitted if r.standing]
     if marked:
         return marked[0]
     return max(submitted, key=lambda r: (r.submitted_at or r.created_at, r.id)) if submitted else None
 
 
-def own_draft(call: Call, user: User) -> Review | None:
-    return next((r for r in call.reviews if r.status == "draft" and r.reviewer_id == user.id), None)
+def own_draft(call: Call, user: User, calibration: int | None = None) -> Review | None:
+    """The user's draft of the call: the ordinary one, or the one of a blind calibration session."""
+    return next(
+        (
+            r
+            for r in call.reviews
+            if r.status == "draft" and r.reviewer_id == user.id and r.calibration_session_id == calibration
+        ),
+        None,
+    )
 
 
-def review_for(call: Call, user: User, *, reviewer: bool) -> Review | None:
+def own_calibration_review(call: Call, user: User, calibration: int) -> Review | None:
+    """The user's review of the call in a calibration session, draft or submitted."""
+    return next(
+        (r for r in call.reviews if r.reviewer_id == user.id and r.calibration_session_id == calibration),
+        None,
+    )
+
+
+def review_for(call: Call, user: User, *, reviewer: bool, calibration: int | None = None) -> Review | None:
     """The review a user's page shows: an officer's own draft, else the standing review. Drafts and
-    interim scores are an officer's work in progress: nobody else sees them, agents least of all."""
+    interim scores are an officer's work in progress: nobody else sees them, agents least of all. In
+    a blind calibration session it is only the officer's own review of that session."""
+    if calibration is not None:
+        return own_calibration_review(call, user, calibration)
     return (own_draft(call, user) if reviewer else None) or standing_review(call)
 
 
 def visible_reviews(call: Call, user: User, *, reviewer: bool) -> list[Review]:
     """The reviews a user may list: every one for reviewers (others' drafts by name and status only),
-    submitted ones for everyone else."""
-    return sorted((r for r in call.reviews if reviewer or r.status == "submitted"), key=lambda r: r.id)
+    submitted ones for everyone else; blind calibration reviews only to their own reviewer (the
+    session's report shows them once every member has submitted)."""
+    return sorted(
+        (
+            r
+            for r in call.reviews
+            if (reviewer or r.status == "submitted")
+            and (r.calibration_session_id is None or r.reviewer_id == user.id)
+        ),
+        key=lambda r: r.id,
+    )
 
 
 def _lock(
-    session: Session, call: Call, user: User, review_id: int | None, version: int | None
+    session: Session,
+    call: Call,
+    user: User,
+    review_id: int | None,
+    version: int | None,
+    calibration: int | None = None,
 ) -> Review | None:
     """The user's own review the client edits, checked against the version it saw (None/0: the user
-    has none yet, so a first decision starts one)."""
+    has none yet, so a first decision starts one). ``calibration``: the blind session it belongs to."""
+    if calibration is not None and not _in_session(session, call, user, calibration):
+        raise ReviewError(f"call {call.id} is not yours to review in calibration session {calibration}")
     if review_id in (None, 0):
-        mine = own_draft(call, user)
+        mine = (
+            own_draft(call, user, calibration)
+            if calibration is None
+            else own_calibration_review(call, user, calibration)
+        )
         if mine is not None:
             raise StaleReview(
                 f"You already have a draft review of this call (#{mine.id}), perhaps in another tab; "
@@ -155,8 +196,8 @@ def _lock(
             )
         return None
     review = session.get(Review, review_id)
-    if review is None or review.call_id != call.id:
-        raise ReviewError(f"review {review_id} does not belong to call {call.id}")
+    if review is None or review.call_id != call.id or review.calibration_session_id != calibration:
+        raise ReviewError(f"review {review_id} does not belong to call {call.id} here")
     if review.status == "draft" and review.reviewer_id != user.id:
         raise ReviewError(
             f"review #{review.id} is {review.reviewer.username}'s draft: your decisions go into your own "
@@ -171,9 +212,16 @@ def _lock(
     return review
 
 
-def _new_review(session: Session, call: Call, user: User) -> Review:
+def _in_session(session: Session, call: Call, user: User, calibration: int) -> bool:
+    found = session.get(CalibrationSession, calibration)
+    return found is not None and call in found.calls and user in found.members
+
+
+def _new_review(session: Session, call: Call, user: User, calibration: int | None = None) -> Review:
     transcript = latest_transcript(session, call)
-    review = Review(call=call, reviewer=user, transcript=transcript, status="draft")
+    review = Review(
+        call=call, reviewer=user, transcript=transcript, status="draft", calibration_session_id=calibration
+    )
     session.add(review)
     session.flush()
     audit(
@@ -182,7 +230,11 @@ def _new_review(session: Session, call: Call, user: User) -> Review:
         entity_id=review.id,
         action="create",
         user=user,
-        new={"call_id": call.id, "transcript_id": transcript.id if transcript else None},
+        new={
+            "call_id": call.id,
+            "transcript_id": transcript.id if transcript else None,
+            "calibration_session_id": calibration,
+        },
     )
     return review
 
@@ -223,12 +275,13 @@ def decide(
     decision: str,
     result: str | None = None,
     reason: str = "",
+    calibration: int | None = None,
 ) -> Review:
     """Accept the automatic result or override it (reason required); audited; bumps the version."""
     reason = (reason or "").strip()
     if decision not in ("accept", "override"):
         raise ReviewError(f"decision must be accept or override, not {decision!r}")
-    review = _lock(session, call, user, review_id, version)
+    review = _lock(session, call, user, review_id, version, calibration)
     if review is not None and review.status == "submitted":
         raise ReviewError("this review is submitted; start a new review to change decisions")
     transcript = review.transcript if review else latest_transcript(session, call)
@@ -244,7 +297,7 @@ def decide(
         if not reason:
             raise ReviewError("an override needs a reason")
     if review is None:
-        review = _new_review(session, call, user)
+        review = _new_review(session, call, user, calibration)
     existing = next(
         (d for d in review.decisions if d.rubric_id == rubric_id and d.criterion_id == criterion_id), None
     )
@@ -287,9 +340,10 @@ def accept_remaining(
     review_id: int | None,
     version: int | None,
     rubric_id: str | None = None,
+    calibration: int | None = None,
 ) -> tuple[Review | None, int]:
     """Accept every undecided criterion (of one rubric, or all): the common path for a good call."""
-    review = _lock(session, call, user, review_id, version)
+    review = _lock(session, call, user, review_id, version, calibration)
     transcript = review.transcript if review else latest_transcript(session, call)
     cards = [c for c in scorecards_for(session, transcript) if rubric_id in (None, c.rubric_id)]
     count = 0
@@ -304,6 +358,7 @@ def accept_remaining(
                 rubric_id=view.rubric_id,
                 criterion_id=view.criterion_id,
                 decision="accept",
+                calibration=calibration,
             )
             count += 1
     return review, count
@@ -339,9 +394,18 @@ def final_scores(review: Review, scorecards: list[Scorecard]) -> dict[str, float
 
 
 def comment(
-    session: Session, call: Call, user: User, *, review_id: int | None, version: int | None, text: str
+    session: Session,
+    call: Call,
+    user: User,
+    *,
+    review_id: int | None,
+    version: int | None,
+    text: str,
+    calibration: int | None = None,
 ) -> Review:
-    review = _lock(session, call, user, review_id, version) or _new_review(session, call, user)
+    review = _lock(session, call, user, review_id, version, calibration) or _new_review(
+        session, call, user, calibration
+    )
     if review.status == "submitted":
         raise ReviewError("this review is submitted; start a new review to comment")
     old = review.comment
@@ -360,13 +424,15 @@ def comment(
     return review
 
 
-def submit(session: Session, call: Call, user: User, *, review_id: int, version: int) -> Review:
+def submit(
+    session: Session, call: Call, user: User, *, review_id: int, version: int, calibration: int | None = None
+) -> Review:
     """Submit once every criterion of the applicable scorecards has a human decision.
 
     Scorecards that do not apply (a complaint model on a routine call) need no decisions: their
     automatic "not applicable" stands unless the officer overrides a criterion. The call leaves the queue.
     """
-    review = _lock(session, call, user, review_id, version)
+    review = _lock(session, call, user, review_id, version, calibration)
     if review is None:
         raise ReviewError("nothing to submit: no decisions yet")
     if review.status == "submitted":
@@ -383,8 +449,9 @@ def submit(session: Session, call: Call, user: User, *, review_id: int, version:
     review.status = "submitted"
     review.submitted_at = utcnow()
     review.updated_at = utcnow()
-    open_disputes = [d for d in _disputes(session, call) if d.status == "open"]
-    call.needs_review = bool(open_disputes)
+    if calibration is None:  # a calibration review is practice: the call's own review is still due
+        open_disputes = [d for d in _disputes(session, call) if d.status == "open"]
+        call.needs_review = bool(open_disputes)
     session.flush()
     audit(
         session,
@@ -395,7 +462,8 @@ def submit(session: Session, call: Call, user: User, *, review_id: int, version:
         old={"status": "draft"},
         new={"status": "submitted", "final_scores": review.final_scores},
     )
-    _make_standing(session, call, review, user, "the latest submitted review stands")
+    if calibration is None:
+        _make_standing(session, call, review, user, "the latest submitted review stands")
     return review
 
 

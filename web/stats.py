@@ -71,7 +71,7 @@ def call_facts(session: Session, calls: list[Call]) -> list[CallFacts]:
     reviews: dict[int, Review] = {}
     for review in session.scalars(
         select(Review)
-        .where(Review.call_id.in_(ids), Review.status == "submitted")
+        .where(Review.call_id.in_(ids), Review.status == "submitted", ORDINARY)
         .order_by(Review.standing, Review.submitted_at, Review.id)
     ):
         reviews[review.call_id] = review  # the standing review (else the latest submitted) is last
@@ -125,6 +125,9 @@ def kpi_means(facts: list[CallFacts]) -> dict[str, float | None]:
     return out
 
 
+# Blind calibration reviews have their own report (``calibration_report``) and never count here.
+ORDINARY = Review.calibration_session_id.is_(None)
+
 # Below this many calls a criterion's agreement is shown as "too few calls", not as a figure: one
 # call agreeing is 100% and tells nothing.
 MIN_CALIBRATION_CALLS = 10
@@ -177,7 +180,7 @@ def _agreements(pairs: dict[tuple[str, str], list[tuple[str, str]]]) -> list[Agr
 
 def prescore_agreement(session: Session, call_ids: list[int] | None = None) -> list[Agreement]:
     """Automatic pre-score vs the human decision, per criterion, over submitted reviews."""
-    stmt = select(CriterionDecision).join(Review).where(Review.status == "submitted")
+    stmt = select(CriterionDecision).join(Review).where(Review.status == "submitted", ORDINARY)
     if call_ids is not None:
         stmt = stmt.where(Review.call_id.in_(call_ids))
     pairs: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
@@ -189,7 +192,11 @@ def prescore_agreement(session: Session, call_ids: list[int] | None = None) -> l
 
 def reviewer_agreement(session: Session, call_ids: list[int] | None = None) -> tuple[list[Agreement], int]:
     """Between the first two submitted reviews (by different reviewers) of each call reviewed twice."""
-    stmt = select(Review).where(Review.status == "submitted").order_by(Review.call_id, Review.submitted_at)
+    stmt = (
+        select(Review)
+        .where(Review.status == "submitted", ORDINARY)
+        .order_by(Review.call_id, Review.submitted_at)
+    )
     if call_ids is not None:
         stmt = stmt.where(Review.call_id.in_(call_ids))
     by_call: dict[int, list[Review]] = defaultdict(list)
@@ -208,3 +215,62 @@ def reviewer_agreement(session: Session, call_ids: list[int] | None = None) -> t
             if key in first:
                 pairs[key].append((first[key], d.human_result))
     return _agreements(pairs), twice
+
+
+@dataclass
+class SessionReport:
+    """A blind calibration session: who has submitted how much, and - only once everyone has - the
+    agreement per criterion and each officer's alignment with the reference reviewer."""
+
+    progress: dict[str, int]  # member -> calls submitted
+    calls: int
+    complete: bool
+    criteria: list[Agreement] = field(default_factory=list)  # pairs of members, per criterion
+    alignment: list[tuple[str, Agreement]] = field(default_factory=list)  # member vs the reference
+
+
+def calibration_report(session: Session, calibration: Any) -> SessionReport:
+    """Agreement within a calibration session (``calibration``: a CalibrationSession)."""
+    reviews = list(
+        session.scalars(
+            select(Review).where(
+                Review.calibration_session_id == calibration.id, Review.status == "submitted"
+            )
+        )
+    )
+    results: dict[int, dict[int, dict[tuple[str, str], str]]] = defaultdict(dict)  # user -> call -> criterion
+    for review in reviews:
+        results[review.reviewer_id][review.call_id] = {
+            (d.rubric_id, d.criterion_id): d.human_result for d in review.decisions
+        }
+    call_ids = [c.id for c in calibration.calls]
+    progress = {
+        m.username: len([c for c in call_ids if c in results.get(m.id, {})]) for m in calibration.members
+    }
+    complete = bool(call_ids) and all(n == len(call_ids) for n in progress.values())
+    report = SessionReport(progress, len(call_ids), complete)
+    if not complete:
+        return report
+    members = calibration.members
+    pairs: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
+    for cid in call_ids:
+        for i, a in enumerate(members):
+            for b in members[i + 1 :]:
+                mine, theirs = results[a.id][cid], results[b.id][cid]
+                for key in mine.keys() & theirs.keys():
+                    pairs[key].append((mine[key], theirs[key]))
+    report.criteria = _agreements(pairs)
+    reference = calibration.reference
+    if reference is not None and reference.id in results:
+        for member in members:
+            if member.id == reference.id:
+                continue
+            together = [
+                (results[reference.id][cid][key], results[member.id][cid][key])
+                for cid in call_ids
+                for key in results[reference.id][cid].keys() & results[member.id][cid].keys()
+            ]
+            if together:
+                row = _agreements({("all criteria", member.username): together})[0]
+                report.alignment.append((member.username, row))
+    return report

@@ -58,10 +58,14 @@ def _append_only(session: Session, _context: Any, _instances: Any) -> None:
             raise AuditLogError(f"audit_log entry {obj.id} cannot be changed or deleted (append-only)")
 
 
-def _call_entities(session: Session, call_id: int) -> list[tuple[str, list[str]]]:
+def _call_entities(session: Session, call_id: int, blind: bool = False) -> list[tuple[str, list[str]]]:
     """The (entity, ids) whose audit entries belong to one call: the call, its reviews, their
-    decisions, its disputes and clips."""
-    review_ids = list(session.scalars(select(Review.id).where(Review.call_id == call_id)))
+    decisions, its disputes and clips. ``blind``: leave out blind calibration reviews (a member
+    reading the call's trail must not see another member's calibration decisions)."""
+    reviews = select(Review.id).where(Review.call_id == call_id)
+    if blind:
+        reviews = reviews.where(Review.calibration_session_id.is_(None))
+    review_ids = list(session.scalars(reviews))
     decision_ids = (
         list(session.scalars(select(CriterionDecision.id).where(CriterionDecision.review_id.in_(review_ids))))
         if review_ids
@@ -82,6 +86,7 @@ class AuditFilter:
 
     actor: str = ""
     call_id: int | None = None
+    blind: bool = False  # with call_id: without blind calibration reviews
     since: dt.date | None = None
     until: dt.date | None = None  # inclusive
 
@@ -94,7 +99,7 @@ def audit_query(session: Session, where: AuditFilter) -> Select[tuple[AuditEntry
     if where.call_id is not None:
         parts = [
             and_(AuditEntry.entity == entity, AuditEntry.entity_id.in_(ids))
-            for entity, ids in _call_entities(session, where.call_id)
+            for entity, ids in _call_entities(session, where.call_id, where.blind)
             if ids
         ]
         stmt = stmt.where(or_(*parts))
@@ -107,5 +112,7 @@ def audit_query(session: Session, where: AuditFilter) -> Select[tuple[AuditEntry
 
 
 def call_audit(session: Session, call: Call) -> list[AuditEntry]:
-    """Everything that happened to one call, oldest first: who, when, old -> new, why."""
-    return list(reversed(session.scalars(audit_query(session, AuditFilter(call_id=call.id))).all()))
+    """Everything that happened to one call, oldest first: who, when, old -> new, why (blind
+    calibration reviews are in the admin's trail and the session's report, not here)."""
+    where = AuditFilter(call_id=call.id, blind=True)
+    return list(reversed(session.scalars(audit_query(session, where)).all()))

@@ -329,6 +329,11 @@ class Review(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     submitted_at: Mapped[dt.datetime | None]
     standing: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A blind calibration review: part of that session, hidden from the other members until all have
+    # submitted, never the call's standing review.
+    calibration_session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("calibration_sessions.id", ondelete="CASCADE"), index=True
+    )
     # The agent's acknowledgement that they have seen the submitted review (with an optional comment).
     acknowledged_at: Mapped[dt.datetime | None]
     acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -419,6 +424,45 @@ class AuditEntry(Base):
     old_value: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     new_value: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     reason: Mapped[str] = mapped_column(Text, default="")
+
+
+calibration_session_calls = Table(
+    "calibration_session_calls",
+    Base.metadata,
+    Column(
+        "calibration_session_id", ForeignKey("calibration_sessions.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("call_id", ForeignKey("calls.id", ondelete="CASCADE"), primary_key=True),
+)
+calibration_session_members = Table(
+    "calibration_session_members",
+    Base.metadata,
+    Column(
+        "calibration_session_id", ForeignKey("calibration_sessions.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class CalibrationSession(Base):
+    """Blind calibration: chosen calls reviewed by several officers who cannot see each other's
+    decisions until every member has submitted every call; then agreement per criterion and each
+    officer's alignment with the reference reviewer."""
+
+    __tablename__ = "calibration_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    reference_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    calls: Mapped[list[Call]] = relationship(secondary=calibration_session_calls, order_by="Call.id")
+    members: Mapped[list[User]] = relationship(
+        secondary=calibration_session_members, order_by="User.username"
+    )
+    reference: Mapped[User | None] = relationship(foreign_keys=[reference_user_id])
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
 
 
 # --------------------------------------------------------------------------- coaching

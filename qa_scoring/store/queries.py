@@ -41,7 +41,9 @@ def standing_review(session: Session, call_id: int) -> Review | None:
     """The submitted review whose scores count: the one marked standing, else the latest submitted."""
     return session.scalars(
         select(Review)
-        .where(Review.call_id == call_id, Review.status == "submitted")
+        .where(
+            Review.call_id == call_id, Review.status == "submitted", Review.calibration_session_id.is_(None)
+        )
         .order_by(Review.standing.desc(), Review.submitted_at.desc(), Review.id.desc())
         .options(selectinload(Review.decisions), selectinload(Review.reviewer))
         .limit(1)
