@@ -62,6 +62,9 @@ class Settings:
     # Batch
     workers: int = 1
     max_attempts: int = 3
+    # A worker renews its job's lease every job_lease_s / 4 seconds while it works; a job whose lease
+    # is older than job_lease_s lost its worker (a machine died) and is re-queued by the batch.
+    job_lease_s: float = 120.0
     celery_broker_url: str = "redis://127.0.0.1:6379/0"
     # Recordings over these limits fail with a clear per-call error instead of stalling a worker.
     max_file_mb: float = 500.0
@@ -103,7 +106,6 @@ class Settings:
     login_client_max_failures: int = 20
     login_window_s: float = 900.0
     login_lock_s: float = 30.0
-
 
     @property
     def resolved_database_url(self) -> str:

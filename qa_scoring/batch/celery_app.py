@@ -37,9 +37,7 @@ def make_app(broker_url: str | None = None) -> Celery:
     return app
 
 
-def _process_call_task(
-    call_id: int, batch_run_id: int, rubrics: list[str] | None = None
-) -> dict[str, Any]:
+def _process_call_task(call_id: int, batch_run_id: int, rubrics: list[str] | None = None) -> dict[str, Any]:
     from qa_scoring.batch.process import process_call
 
     return process_call(call_id, batch_run_id, rubrics).to_dict()

@@ -1,4 +1,5 @@
-"""Driving a batch on Celery workers: enqueue every job, then watch the jobs table until done."""
+"""Driving a batch on Celery workers: enqueue every job, then watch the jobs table until done,
+re-sending any job whose worker stopped renewing its lease (``batch.leases``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import time
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from qa_scoring.batch.leases import reclaim_expired
 from qa_scoring.batch.runner import BatchOptions, _progress
 from qa_scoring.config import Settings
 from qa_scoring.store.models import Job
@@ -33,13 +35,15 @@ def run_celery(
     deadline = time.monotonic() + options.wait_timeout if options.wait_timeout else None
     try:
         while True:
+            with factory.begin() as session:
+                for call_id in reclaim_expired(session, run_id, settings):
+                    # Pending again with its attempt counted: the re-send below picks it up.
+                    bar.write(f"call {call_id}: its worker stopped renewing the lease; sending it again")
             with factory() as session:
                 jobs = session.scalars(select(Job).where(Job.batch_run_id == run_id)).all()
                 finished = sum(1 for j in jobs if j.state in ("done", "failed"))
                 failed = sum(1 for j in jobs if j.state == "failed")
-                again = [
-                    j.call_id for j in jobs if j.state == "pending" and j.attempts > sent[j.call_id]
-                ]
+                again = [j.call_id for j in jobs if j.state == "pending" and j.attempts > sent[j.call_id]]
             for call_id in again:
                 sent[call_id] = next(j.attempts for j in jobs if j.call_id == call_id)
                 app.send_task(TASK_NAME, args=[call_id, run_id, rubrics])

@@ -7,6 +7,8 @@ Durability rules, so a batch killed at any instant resumes with nothing lost or 
 * every result of a call - transcript version, scorecards, review flags, job ``done`` - is
   written in ONE transaction, and only if this worker still owns the job (the owner token is
   checked by the UPDATE itself), so a duplicate delivery or a reclaimed job cannot store twice;
+* while it works, the worker renews the job's lease (``batch.leases``); a job whose lease expired
+  (its machine died) is re-queued by the batch, and the lost worker's late result is discarded;
 * a failure is recorded with its reason in its own transaction and is retried up to
   ``max_attempts`` unless it is a property of the file (bad audio) that no retry can fix.
 """
@@ -26,6 +28,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from qa_scoring.batch.leases import expired, heartbeat
 from qa_scoring.batch.worker_models import models, worker_settings
 from qa_scoring.config import Settings
 from qa_scoring.review import batch_pass, selection
@@ -64,15 +67,16 @@ def process_call(call_id: int, batch_run_id: int, rubrics: list[str] | None = No
     factory = session_factory(settings.resolved_database_url)
     token = f"{worker_name()}:{uuid.uuid4().hex[:8]}"
     with factory.begin() as session:
-        claim = _claim(session, call_id, batch_run_id, token)
+        claim = _claim(session, call_id, batch_run_id, token, settings.job_lease_s)
     if isinstance(claim, Outcome):
         return claim
     job_id, attempts, audio_path, content_sha = claim
     started = time.perf_counter()
     try:
-        transcript_doc, spans, redacted_path, scored = _run_pipeline(
-            audio_path, content_sha, call_id, settings
-        )
+        with heartbeat(factory, job_id, token, settings.job_lease_s):
+            transcript_doc, spans, redacted_path, scored = _run_pipeline(
+                audio_path, content_sha, call_id, settings
+            )
     except Exception as exc:  # noqa: BLE001 - every failure is recorded per call, never stops the batch
         permanent = _is_permanent(exc)
         reason = _reason(exc)
@@ -99,7 +103,7 @@ def process_call(call_id: int, batch_run_id: int, rubrics: list[str] | None = No
 
 
 def _claim(
-    session: Session, call_id: int, run_id: int, token: str
+    session: Session, call_id: int, run_id: int, token: str, lease_s: float
 ) -> tuple[int, int, str, str] | Outcome:
     query = select(Job).where(Job.batch_run_id == run_id, Job.call_id == call_id)
     if session.bind is not None and session.bind.dialect.name == "postgresql":
@@ -109,6 +113,9 @@ def _claim(
         return Outcome(call_id, "skipped", error=f"call {call_id} has no job in batch run {run_id}")
     if job.state in ("done", "failed"):
         return Outcome(call_id, "skipped", error=f"job already {job.state}")
+    if job.state == "running" and not expired(job, lease_s):
+        # A second delivery of a task whose worker is alive and renewing its lease.
+        return Outcome(call_id, "skipped", error=f"job held by {job.worker}")
     if job.batch_run.status != "running":
         # A task left in the broker by a run that was interrupted: its calls belong to a newer run.
         return Outcome(call_id, "skipped", error=f"batch run {run_id} is {job.batch_run.status}")
@@ -117,7 +124,7 @@ def _claim(
     job.state = "running"
     job.attempts += 1
     job.worker = token
-    job.started_at = utcnow()
+    job.started_at = job.heartbeat_at = utcnow()
     call.status = "processing"
     return job.id, job.attempts, call.audio_path, call.content_sha256
 
@@ -151,9 +158,7 @@ def check_input(path: Path, settings: Settings) -> None:
         raise InputError(f"{path}: {size / 2**20:.1f} MB, over max_file_mb={settings.max_file_mb:g}")
     duration = probe_duration(path)
     if duration is not None and duration > settings.max_duration_s:
-        raise InputError(
-            f"{path}: {duration:.0f} s long, over max_duration_s={settings.max_duration_s:g}"
-        )
+        raise InputError(f"{path}: {duration:.0f} s long, over max_duration_s={settings.max_duration_s:g}")
 
 
 def probe_duration(path: Path) -> float | None:

@@ -109,6 +109,27 @@ def build_report(
             for j in failed
         ],
         "unfinished": len(unfinished),
+        # Calls whose worker was lost mid-call (lease expired) and calls that needed more than one try.
+        "reclaimed": [
+            {
+                "call_id": j.call_id,
+                "path": calls[j.call_id].audio_path,
+                "times": j.reclaimed,
+                "state": j.state,
+            }
+            for j in jobs
+            if j.reclaimed
+        ],
+        "retried": [
+            {
+                "call_id": j.call_id,
+                "path": calls[j.call_id].audio_path,
+                "attempts": j.attempts,
+                "state": j.state,
+            }
+            for j in jobs
+            if j.attempts > 1
+        ],
         "audio_hours": round(audio / 3600, 4),
         "wall_seconds": round(wall_seconds, 2),
         # Compute seconds per audio second, summed over workers; wall: elapsed per audio second.
@@ -144,8 +165,10 @@ def format_text(report: dict[str, Any]) -> str:
         f"real-time factor {report['real_time_factor']} (compute), {report['wall_real_time_factor']} (wall)",
     ]
     for item in report["failed"]:
+        lines.append(f"  FAILED call {item['call_id']} after {item['attempts']} attempt(s): {item['reason']}")
+    for item in report.get("reclaimed", []):
         lines.append(
-            f"  FAILED call {item['call_id']} after {item['attempts']} attempt(s): {item['reason']}"
+            f"  RECLAIMED call {item['call_id']} ({item['times']}x: worker lost), now {item['state']}"
         )
     for problem in (report.get("ingest") or {}).get("errors", []):
         lines.append(f"  REJECTED {problem['path']}: {problem['reason']}")

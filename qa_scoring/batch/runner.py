@@ -77,9 +77,7 @@ def recover(session: Session) -> list[str]:
             run.finished_at = run.finished_at or utcnow()
             notes.append(f"batch run {run.id} (pid {run.pid}) died; resuming its unfinished calls")
     dead_runs = select(BatchRun.id).where(BatchRun.status != "running")
-    stuck = session.scalars(
-        select(Job).where(Job.state == "running", Job.batch_run_id.in_(dead_runs))
-    ).all()
+    stuck = session.scalars(select(Job).where(Job.state == "running", Job.batch_run_id.in_(dead_runs))).all()
     for job in stuck:
         job.state = "pending"
         job.attempts = max(0, job.attempts - 1)
@@ -115,9 +113,7 @@ def select_calls(session: Session, call_ids: list[int] | None, options: BatchOpt
     return list(session.scalars(query))
 
 
-def run_batch(
-    settings: Settings, options: BatchOptions, echo: Callable[[str], None] = print
-) -> BatchResult:
+def run_batch(settings: Settings, options: BatchOptions, echo: Callable[[str], None] = print) -> BatchResult:
     factory = open_store(settings)
     ingest_summary = None
     with factory.begin() as session:
@@ -246,9 +242,7 @@ def run_local(
         threads = max(1, usable_cores() // workers)
         remaining = list(call_ids)
         while remaining:
-            remaining = _pool_round(
-                settings, run_id, remaining, workers, threads, options, settle, factory
-            )
+            remaining = _pool_round(settings, run_id, remaining, workers, threads, options, settle, factory)
     finally:
         bar.close()
 

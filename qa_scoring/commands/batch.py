@@ -33,9 +33,7 @@ import click
 )
 @click.option("--pattern", help='File name pattern for metadata, e.g. "{agent}_{date}_{callid}.wav".')
 @click.option("--retry-failed", is_flag=True, help="Also retry calls that failed in earlier runs.")
-@click.option(
-    "--rescore", is_flag=True, help="Also re-process scored calls (adds a new transcript version)."
-)
+@click.option("--rescore", is_flag=True, help="Also re-process scored calls (adds a new transcript version).")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def batch(
     paths: tuple[str, ...],

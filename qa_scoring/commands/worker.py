@@ -11,9 +11,7 @@ import click
 @click.option(
     "--concurrency", type=int, default=1, show_default=True, help="Worker processes on this machine."
 )
-@click.option(
-    "--threads", type=int, default=0, help="Threads per process (default: cores / concurrency)."
-)
+@click.option("--threads", type=int, default=0, help="Threads per process (default: cores / concurrency).")
 @click.option("--loglevel", default="info", show_default=True)
 def worker(concurrency: int, threads: int, loglevel: str) -> None:
     """Take calls from the Redis broker (celery_broker_url) and store results in the database.

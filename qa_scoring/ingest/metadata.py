@@ -103,9 +103,7 @@ class Manifest:
                 None,
             )
             if name is None:
-                raise MetadataError(
-                    f"{path}: row {i + 1} names no file (one of: {', '.join(FILE_KEYS)})"
-                )
+                raise MetadataError(f"{path}: row {i + 1} names no file (one of: {', '.join(FILE_KEYS)})")
             meta = normalise(row)
             resolved = (path.parent / name).resolve()
             for key in (str(resolved), Path(name).name, Path(name).stem):

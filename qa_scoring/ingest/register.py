@@ -176,9 +176,7 @@ class Ingester:
         if old == path:
             report.unchanged.append(call.id)
         elif old.exists():
-            report.duplicates.append(
-                IngestProblem(str(path), f"same content as call {call.id} at {old}")
-            )
+            report.duplicates.append(IngestProblem(str(path), f"same content as call {call.id} at {old}"))
             report.unchanged.append(call.id)
         else:
             call.audio_path = str(path)
@@ -257,9 +255,7 @@ class Ingester:
 
     def _agent(self, external_id: str, name: str, team: Team | None) -> Agent:
         if external_id not in self._agents:
-            agent = self.session.scalars(
-                select(Agent).where(Agent.external_id == external_id)
-            ).one_or_none()
+            agent = self.session.scalars(select(Agent).where(Agent.external_id == external_id)).one_or_none()
             if agent is None:
                 agent = Agent(external_id=external_id, name=name or external_id, team=team)
                 self.session.add(agent)

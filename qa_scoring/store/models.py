@@ -590,6 +590,10 @@ class Job(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     worker: Mapped[str | None] = mapped_column(String(200))  # host:pid of the worker holding it
+    # The lease: the holding worker renews this while it works; a job whose heartbeat is older than
+    # ``job_lease_s`` lost its worker (a dead machine) and is reclaimed (``batch.leases``).
+    heartbeat_at: Mapped[dt.datetime | None]
+    reclaimed: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     started_at: Mapped[dt.datetime | None]
     finished_at: Mapped[dt.datetime | None]

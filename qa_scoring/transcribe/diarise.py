@@ -30,9 +30,7 @@ class Diariser:
 
     name = MODEL_NAME
 
-    def __init__(
-        self, pipeline: Any, path: Path, default_num_speakers: int | None, threads: int = 1
-    ) -> None:
+    def __init__(self, pipeline: Any, path: Path, default_num_speakers: int | None, threads: int = 1) -> None:
         self._pipeline = pipeline
         self.path = path
         self.default_num_speakers = default_num_speakers
