@@ -12,7 +12,9 @@ from shared_data import PROJECT_ROOT, SHARED, shared_path  # noqa: F401  (test m
 
 # --------------------------------------------------------------------------- store: databases and broker
 
-POSTGRES_ADMIN_URL = os.environ.get("QA_SCORING_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+POSTGRES_ADMIN_URL = os.environ.get(
+    "QA_SCORING_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 REDIS_URL = os.environ.get("QA_SCORING_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 

@@ -49,9 +49,7 @@ def _bad_inputs(folder: Path, good: Path) -> dict[str, Path]:
     import soundfile as sf
 
     data, rate = decode_native(SAMPLE_CALLS / "bank-card-lost.ogg")
-    sf.write(
-        str(bad["long"]), data[:, : 45 * rate].T.copy(), rate, subtype="PCM_16"
-    )  # 45 s > 30 s limit
+    sf.write(str(bad["long"]), data[:, : 45 * rate].T.copy(), rate, subtype="PCM_16")  # 45 s > 30 s limit
     return bad
 
 
@@ -108,9 +106,7 @@ def test_batch_scores_stores_and_reports_bad_input(sqlite_url: str, tmp_path: Pa
     # A human review, then a re-score: new transcript version and scorecards, review untouched.
     with factory.begin() as s:
         call = s.scalars(select(Call).where(Call.status == "scored").order_by(Call.id)).first()
-        card = s.scalars(
-            select(Scorecard).where(Scorecard.call_id == call.id, Scorecard.applicable)
-        ).first()
+        card = s.scalars(select(Scorecard).where(Scorecard.call_id == call.id, Scorecard.applicable)).first()
         crit = card.criteria[0]
         flipped = "fail" if crit.result != "fail" else "pass"
         qa = User(username="qa1", role="qa_officer")
@@ -136,17 +132,15 @@ def test_batch_scores_stores_and_reports_bad_input(sqlite_url: str, tmp_path: Pa
         )
         s.add(review)
         target = (call.id, call.audio_path, card.rubric_id, crit.criterion_id, crit.result)
-    rescore = run_batch(
-        settings, BatchOptions(paths=[target[1]], rescore=True, workers=1, progress=False)
-    )
+    rescore = run_batch(settings, BatchOptions(paths=[target[1]], rescore=True, workers=1, progress=False))
     assert rescore.report["scored"] == 1
     with factory() as s:
         call = s.get(Call, target[0])
         assert [t.version for t in call.transcripts] == [1, 2]
         assert {c.transcript_version for c in call.scorecards} == {1, 2}
-        assert s.scalars(
-            select(AuditEntry.action).where(AuditEntry.entity_id == str(target[0]))
-        ).all() == ["rescore"]
+        assert s.scalars(select(AuditEntry.action).where(AuditEntry.entity_id == str(target[0]))).all() == [
+            "rescore"
+        ]
         decision = s.scalars(select(CriterionDecision)).one()
         assert (decision.human_result, decision.reason) == (flipped, "heard it at 0:07")
 
@@ -169,9 +163,7 @@ def test_batch_scores_stores_and_reports_bad_input(sqlite_url: str, tmp_path: Pa
         assert other["human_result"] == "" and other["final_result"] == other["auto_result"]
         assert {r["agent"] for r in rows} == {"A1", "unknown"}
         only_a1 = json.loads(export(s, "json", ExportFilter(agent="A1")))["calls"]
-        assert (
-            len(only_a1) == 1 and only_a1[0]["agent"] == "A1" and only_a1[0]["scorecards"][0]["criteria"]
-        )
+        assert len(only_a1) == 1 and only_a1[0]["agent"] == "A1" and only_a1[0]["scorecards"][0]["criteria"]
 
 
 def test_transient_failure_is_retried_a_bounded_number_of_times(sqlite_url: str, tmp_path: Path) -> None:
@@ -190,8 +182,7 @@ def test_transient_failure_is_retried_a_bounded_number_of_times(sqlite_url: str,
     assert [(r["recording"], r["status"]) for r in rows] == [(calls[0].name, "failed")]
     assert rows[0]["error"]
     assert (
-        "FileExistsError" in report["failed"][0]["reason"]
-        or "NotADirectory" in report["failed"][0]["reason"]
+        "FileExistsError" in report["failed"][0]["reason"] or "NotADirectory" in report["failed"][0]["reason"]
     )
     with session_factory(sqlite_url)() as s:
         job = s.scalars(select(Job)).one()

@@ -35,18 +35,14 @@ def test_sigkill_then_rerun_scores_every_call_exactly_once(tmp_path: Path) -> No
     first = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 240
     while _count(db, "SELECT count(*) FROM jobs WHERE state = 'done'") < 1:
-        assert first.poll() is None, (
-            f"batch ended before it could be killed:\n{first.stdout.read().decode()}"
-        )
+        assert first.poll() is None, f"batch ended before it could be killed:\n{first.stdout.read().decode()}"
         assert time.monotonic() < deadline, "no call stored within 240 s"
         time.sleep(0.1)
     os.kill(first.pid, signal.SIGKILL)
     first.wait()
     done_before = _count(db, "SELECT count(*) FROM jobs WHERE state = 'done'")
     assert done_before < len(calls), "the kill came too late to test resuming"
-    assert (
-        _count(db, "SELECT count(*) FROM batch_runs WHERE status = 'running'") == 1
-    )  # died without cleanup
+    assert _count(db, "SELECT count(*) FROM batch_runs WHERE status = 'running'") == 1  # died without cleanup
 
     report_file = tmp_path / "report.json"
     second = subprocess.run(
