@@ -341,15 +341,21 @@ def _standing_history(db: Any, call: Call) -> list[AuditEntry]:
     return list(db.scalars(stmt))
 
 
+def _call_and_review(call_id: int, review_id: int) -> tuple[Call, Review]:
+    """The call (access checked) and one of its reviews; 404 for a review of another call."""
+    call = _load(call_id)
+    review = get_db().get(Review, review_id)
+    if review is None or review.call_id != call.id:
+        abort(404)
+    return call, review
+
+
 @bp.route("/<int:call_id>/reviews/<int:review_id>/stand", methods=["POST"])
 @roles(*REVIEWERS, "team_leader")
 def stand(call_id: int, review_id: int) -> Any:
     """Choose which submitted review counts (a reason is required; audited)."""
     db = get_db()
-    call = _load(call_id)
-    review = db.get(Review, review_id)
-    if review is None or review.call_id != call.id:
-        abort(404)
+    call, review = _call_and_review(call_id, review_id)
     try:
         rv.choose_standing(db, call, review, current_user(), reason=request.form.get("reason", ""))
         db.commit()
@@ -365,10 +371,7 @@ def stand(call_id: int, review_id: int) -> Any:
 def acknowledge(call_id: int, review_id: int) -> Any:
     """The agent has seen the review (UK practice: every performance discussion is documented)."""
     db = get_db()
-    call = _load(call_id)
-    review = db.get(Review, review_id)
-    if review is None or review.call_id != call.id:
-        abort(404)
+    call, review = _call_and_review(call_id, review_id)
     try:
         rv.acknowledge(db, call, review, current_user(), comment=request.form.get("comment", ""))
         db.commit()
