@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,6 +17,7 @@ from qa_scoring.config import Settings, load_settings
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_CALLS = PROJECT_ROOT / "samples" / "calls"
 # Stereo (agent and customer on separate channels): channel split, no diariser needed, fast.
+CLI = [sys.executable, "-c", "from qa_scoring.cli import main; main()"]
 STEREO_SOURCES = ("bank-card-lost.ogg", "broadband-fault-complaint.wav")
 
 
@@ -42,8 +47,6 @@ def batch_settings(tmp_path: Path, database_url: str, **overrides: object) -> Se
 
 def env_for(settings: Settings) -> dict[str, str]:
     """Environment that makes a ``qa-scoring`` subprocess use ``settings``' database and folders."""
-    import os
-
     env = {k: v for k, v in os.environ.items() if not k.startswith("QA_SCORING_")}
     env.update(
         QA_SCORING_DATA_DIR=str(settings.data_dir),
@@ -52,3 +55,32 @@ def env_for(settings: Settings) -> dict[str, str]:
         HF_HUB_OFFLINE="1",
     )
     return env
+
+
+def start_worker(settings: Settings, log: Path, concurrency: int = 1) -> subprocess.Popen:
+    """``qa-scoring worker`` in its own process group, so a test can kill it whole as a machine dies."""
+    return subprocess.Popen(
+        [*CLI, "worker", "--concurrency", str(concurrency)],
+        env=env_for(settings) | {"QA_SCORING_JOB_LEASE_S": str(settings.job_lease_s)},
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def stop_workers(workers: list[subprocess.Popen]) -> None:
+    for worker in workers:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGTERM)
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(worker.pid, signal.SIGKILL)
+                worker.wait()
+
+
+def in_group(pid: int, leader: int) -> bool:
+    try:
+        return os.getpgid(pid) == leader
+    except ProcessLookupError:
+        return False

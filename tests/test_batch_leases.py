@@ -10,15 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
-from batch_helpers import batch_settings, env_for, short_calls
+from batch_helpers import batch_settings, in_group, short_calls, start_worker, stop_workers
 from sqlalchemy import func, select
 
 from qa_scoring.batch.leases import expired, reclaim_expired
@@ -87,16 +84,6 @@ def test_a_job_lost_on_its_last_attempt_fails_with_the_reason(sqlite_url, tmp_pa
         assert "lease expired" in s.get(Call, call_id).last_error
 
 
-def _worker(settings, log: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-c", "from qa_scoring.cli import main; main()", "worker", "--concurrency", "1"],
-        env=env_for(settings) | {"QA_SCORING_JOB_LEASE_S": str(settings.job_lease_s)},
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # its own process group: killed whole, as a machine dies
-    )
-
-
 @pytest.mark.postgres
 @pytest.mark.redis
 def test_a_worker_killed_mid_call_costs_one_retry_not_the_night(postgres_url, redis_url, tmp_path):
@@ -107,7 +94,7 @@ def test_a_worker_killed_mid_call_costs_one_retry_not_the_night(postgres_url, re
     )
     calls = short_calls(tmp_path / "in", 4, seconds=10.0)
     upgrade(postgres_url)
-    workers = [_worker(settings, tmp_path / f"worker-{k}.log") for k in range(2)]
+    workers = [start_worker(settings, tmp_path / f"worker-{k}.log") for k in range(2)]
     result: dict = {}
 
     def batch() -> None:
@@ -127,7 +114,7 @@ def test_a_worker_killed_mid_call_costs_one_retry_not_the_night(postgres_url, re
                 running = s.scalars(select(Job).where(Job.state == "running")).all()
             for job in running:
                 pid = int(job.worker.split(":")[1])
-                owner = next((w for w in workers if w.poll() is None and _in_group(pid, w.pid)), None)
+                owner = next((w for w in workers if w.poll() is None and in_group(pid, w.pid)), None)
                 if owner is not None:
                     victim, lost_call = owner, job.call_id
                     break
@@ -137,13 +124,7 @@ def test_a_worker_killed_mid_call_costs_one_retry_not_the_night(postgres_url, re
         killed_at = time.monotonic()
         runner.join(timeout=300)
     finally:
-        for w in workers:
-            if w.poll() is None:
-                os.killpg(w.pid, signal.SIGTERM)
-                try:
-                    w.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    os.killpg(w.pid, signal.SIGKILL)
+        stop_workers(workers)
     assert not runner.is_alive() and "run" in result
     report = result["run"].report
     assert report["scored"] == len(calls) and report["failed"] == []
@@ -158,10 +139,3 @@ def test_a_worker_killed_mid_call_costs_one_retry_not_the_night(postgres_url, re
     recovery = (reclaimed_at - utcnow()).total_seconds() + (time.monotonic() - killed_at)
     assert recovery <= lease + lease / 4 + 3, f"reclaimed {recovery:.1f} s after the kill"
     assert finished is not None
-
-
-def _in_group(pid: int, leader: int) -> bool:
-    try:
-        return os.getpgid(pid) == leader
-    except ProcessLookupError:
-        return False

@@ -132,3 +132,34 @@ def test_cli_ingest(tmp_path: Path, monkeypatch) -> None:
         from qa_scoring.store.db import dispose_engines
 
         dispose_engines()
+
+
+def test_a_night_without_metadata_is_one_line_not_hundreds(sqlite_url: str, tmp_path: Path) -> None:
+    import logging
+
+    import numpy as np
+    import soundfile as sf
+
+    folder = tmp_path / "night"
+    folder.mkdir()
+    rng = np.random.default_rng(7)
+    for i in range(40):  # distinct content, so 40 calls without an agent
+        sf.write(str(folder / f"call-{i:03d}.wav"), rng.normal(0, 0.1, 800).astype("float32"), 8000)
+    with session_factory(sqlite_url).begin() as s:
+        report = ingest_paths(s, [folder])
+    lines = report.lines(where="/var/log/qa-scoring.log")
+    assert len(report.warnings) == 40 and len(report.to_dict()["warnings"]) == 40  # all kept
+    summary = [line for line in lines if "warning" in line]
+    assert summary == [
+        "  warning: 40 recordings have no agent in their metadata; stored as 'unknown'; "
+        "see /var/log/qa-scoring.log"
+    ]
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logging.getLogger("qa_scoring.ingest").addHandler(handler)
+    try:
+        report.log()
+    finally:
+        logging.getLogger("qa_scoring.ingest").removeHandler(handler)
+    assert len(records) == 40 and "call-000.wav" in records[0].getMessage()

@@ -10,6 +10,7 @@ a worker that lost its lease is discarded by the owner check in ``process._owned
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +21,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from qa_scoring.config import Settings
 from qa_scoring.store.audit import audit
 from qa_scoring.store.models import Call, Job, utcnow
+
+log = logging.getLogger(__name__)
 
 
 def expired(job: Job, lease_s: float, now: dt.datetime | None = None) -> bool:
@@ -86,6 +89,7 @@ def reclaim_expired(session: Session, run_id: int, settings: Settings) -> list[i
             new={"state": job.state, "call_id": job.call_id, "batch_run_id": run_id},
             reason=job.last_error,
         )
+        log.warning("batch run %s, call %s: %s", run_id, job.call_id, job.last_error)
         if not out_of_attempts:
             again.append(job.call_id)
     return again

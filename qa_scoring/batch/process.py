@@ -34,7 +34,7 @@ from qa_scoring.config import Settings
 from qa_scoring.review import batch_pass, selection
 from qa_scoring.scored_call import ScoredCall
 from qa_scoring.store.audit import audit
-from qa_scoring.store.db import session_factory
+from qa_scoring.store.db import in_transaction, session_factory
 from qa_scoring.store.models import Call, Job, Transcript, utcnow
 from qa_scoring.store.scorecards import scorecard_rows
 
@@ -66,8 +66,9 @@ def process_call(call_id: int, batch_run_id: int, rubrics: list[str] | None = No
     settings = worker_settings()
     factory = session_factory(settings.resolved_database_url)
     token = f"{worker_name()}:{uuid.uuid4().hex[:8]}"
-    with factory.begin() as session:
-        claim = _claim(session, call_id, batch_run_id, token, settings.job_lease_s)
+    claim = in_transaction(
+        factory, lambda session: _claim(session, call_id, batch_run_id, token, settings.job_lease_s)
+    )
     if isinstance(claim, Outcome):
         return claim
     job_id, attempts, audio_path, content_sha = claim
@@ -81,12 +82,14 @@ def process_call(call_id: int, batch_run_id: int, rubrics: list[str] | None = No
         permanent = _is_permanent(exc)
         reason = _reason(exc)
         retry = not permanent and attempts < settings.max_attempts
-        with factory.begin() as session:
-            _record_failure(session, job_id, call_id, token, reason, retry)
+        in_transaction(
+            factory, lambda session: _record_failure(session, job_id, call_id, token, reason, retry)
+        )
         return Outcome(call_id, "retry" if retry else "failed", error=reason)
     elapsed = time.perf_counter() - started
-    with factory.begin() as session:
-        outcome = _store(
+    return in_transaction(
+        factory,
+        lambda session: _store(
             session,
             job_id,
             call_id,
@@ -98,8 +101,8 @@ def process_call(call_id: int, batch_run_id: int, rubrics: list[str] | None = No
             rubrics,
             elapsed,
             settings,
-        )
-    return outcome
+        ),
+    )
 
 
 def _claim(

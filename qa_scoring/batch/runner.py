@@ -26,6 +26,7 @@ from qa_scoring.batch.process import Outcome, process_call
 from qa_scoring.batch.worker_models import init_worker, usable_cores
 from qa_scoring.config import Settings
 from qa_scoring.ingest import ingest_paths
+from qa_scoring.logs import start_file_log
 from qa_scoring.review.batch_pass import BatchReview, finish_batch
 from qa_scoring.store.db import open_store
 from qa_scoring.store.models import BatchRun, Call, Job, utcnow
@@ -113,8 +114,41 @@ def select_calls(session: Session, call_ids: list[int] | None, options: BatchOpt
     return list(session.scalars(query))
 
 
+def run_options(options: BatchOptions) -> dict[str, Any]:
+    """What identifies a batch command: the same options again resume an interrupted run."""
+    return {
+        "workers": options.workers,
+        "rubrics": list(options.rubrics),
+        "paths": list(options.paths),
+        "rescore": options.rescore,
+        "retry_failed": options.retry_failed,
+    }
+
+
+def resumable_run(session: Session, options: BatchOptions) -> BatchRun | None:
+    """The newest run of the same command, if it was interrupted (its scheduler killed or stopped)
+    with calls left: running the command again carries on in that run, so its report covers the
+    night rather than the part after the restart."""
+    wanted = run_options(options)
+    same = [
+        run
+        for run in session.scalars(
+            select(BatchRun).where(BatchRun.engine == options.engine).order_by(BatchRun.id.desc()).limit(20)
+        )
+        if {k: run.options.get(k) for k in wanted if k != "workers"}
+        == {k: v for k, v in wanted.items() if k != "workers"}
+    ]
+    if not same or same[0].status != "interrupted":
+        return None
+    left = session.scalar(
+        select(Job.id).where(Job.batch_run_id == same[0].id, Job.state == "pending").limit(1)
+    )
+    return same[0] if left is not None else None
+
+
 def run_batch(settings: Settings, options: BatchOptions, echo: Callable[[str], None] = print) -> BatchResult:
     factory = open_store(settings)
+    log_path = start_file_log(settings)
     ingest_summary = None
     with factory.begin() as session:
         for note in recover(session):
@@ -128,28 +162,37 @@ def run_batch(settings: Settings, options: BatchOptions, echo: Callable[[str], N
                 pattern=options.pattern,
                 max_file_mb=settings.max_file_mb,
             )
-            for line in report.lines():
+            report.log()
+            for line in report.lines(where=f"{log_path} or the run's report"):
                 echo(line)
             ingest_summary = report.to_dict()
             call_ids = report.call_ids
         selected = select_calls(session, call_ids, options)
-        run = BatchRun(
-            engine=options.engine,
-            host=socket.gethostname(),
-            pid=os.getpid(),
-            options={
-                "workers": options.workers,
-                "rubrics": options.rubrics,
-                "paths": list(options.paths),
-                "rescore": options.rescore,
-                "retry_failed": options.retry_failed,
-            },
-        )
-        session.add(run)
+        run = resumable_run(session, options)
+        if run is None:
+            run = BatchRun(engine=options.engine, options=run_options(options))
+            session.add(run)
+        else:
+            echo(f"batch run {run.id} was interrupted; resuming it")
+        run.status, run.finished_at = "running", None
+        run.host, run.pid = socket.gethostname(), os.getpid()
         session.flush()
-        session.add_all(Job(batch_run_id=run.id, call_id=cid) for cid in selected)
-        for call in session.scalars(select(Call).where(Call.id.in_(selected))):
-            call.status = "pending"
+        known = set(session.scalars(select(Job.call_id).where(Job.batch_run_id == run.id)))
+        session.add_all(Job(batch_run_id=run.id, call_id=cid) for cid in selected if cid not in known)
+        session.flush()
+        selected = list(
+            session.scalars(
+                select(Job.call_id)
+                .where(Job.batch_run_id == run.id, Job.state == "pending")
+                .order_by(Job.call_id)
+            )
+        )
+        session.execute(
+            update(Call)
+            .where(Call.id.in_(selected))
+            .values(status="pending")
+            .execution_options(synchronize_session=False)
+        )
         run_id = run.id
     echo(f"batch run {run_id}: {len(selected)} call(s) to process on {options.engine} engine")
     started = time.perf_counter()
@@ -176,7 +219,8 @@ def run_batch(settings: Settings, options: BatchOptions, echo: Callable[[str], N
     with factory.begin() as session:
         review = BatchReview()
         if not interrupted:
-            review = finish_batch(session, selected, settings)
+            in_run = list(session.scalars(select(Job.call_id).where(Job.batch_run_id == run_id)))
+            review = finish_batch(session, in_run, settings)
             if review.topped_up:
                 echo(
                     f"review: {len(review.topped_up)} agent(s) had no call flagged; "
@@ -283,15 +327,15 @@ def _pool_round(
         # A worker was killed (out of memory, or by hand): free its jobs and go on with a new pool.
         pool.shutdown(wait=False, cancel_futures=True)
         with factory.begin() as session:
-            retry = set(_orphaned(session, run_id, settings))
-        if progress == 0:
-            # Not one call came back: the workers die while starting (model loading), and a new
-            # pool would die the same way. Their jobs stay pending for the next run.
+            retry, lost = _orphaned(session, run_id, settings)
+        if progress == 0 and not lost:
+            # No call came back and none was even claimed: the workers die while starting (model
+            # loading), and a new pool would die the same way. Their jobs stay pending for the next run.
             raise RuntimeError(
                 "batch worker processes died before finishing any call (see the worker errors above, "
                 "or run with --workers 1)"
             ) from None
-        return sorted(unsettled & retry)
+        return sorted(unsettled & set(retry))
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
         raise
@@ -299,13 +343,17 @@ def _pool_round(
     return []
 
 
-def _orphaned(session: Session, run_id: int, settings: Settings) -> list[int]:
-    """Jobs of this run left ``running`` by dead workers: retried, or failed once out of attempts."""
-    out = []
+def _orphaned(session: Session, run_id: int, settings: Settings) -> tuple[list[int], int]:
+    """Jobs of this run left ``running`` by dead workers: retried, or failed once out of attempts.
+
+    Returns the calls to do again and how many were lost mid-call (claimed, so their worker had
+    started: a death at work, not at start-up)."""
+    out, lost = [], 0
     for job in session.scalars(
         select(Job).where(Job.batch_run_id == run_id, Job.state.in_(["running", "pending"]))
     ):
         if job.state == "running":
+            lost += 1
             job.last_error = f"worker process {job.worker} died while processing this call"
             job.worker = None
             if job.attempts >= settings.max_attempts:
@@ -316,4 +364,4 @@ def _orphaned(session: Session, run_id: int, settings: Settings) -> list[int]:
                 continue
             job.state = "pending"
         out.append(job.call_id)
-    return out
+    return out, lost

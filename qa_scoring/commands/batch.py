@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from qa_scoring.config import Settings
 
 
 @click.command("batch")
@@ -35,6 +39,16 @@ import click
 @click.option("--retry-failed", is_flag=True, help="Also retry calls that failed in earlier runs.")
 @click.option("--rescore", is_flag=True, help="Also re-process scored calls (adds a new transcript version).")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.option(
+    "--status",
+    "status_of",
+    type=int,
+    default=None,
+    is_flag=False,
+    flag_value=0,
+    metavar="RUN",
+    help="Show where batch run RUN stands (the newest without RUN), from any machine; processes nothing.",
+)
 def batch(
     paths: tuple[str, ...],
     pending: bool,
@@ -47,6 +61,7 @@ def batch(
     retry_failed: bool,
     rescore: bool,
     no_progress: bool,
+    status_of: int | None,
 ) -> None:
     """Ingest PATHs (if given), then transcribe, redact, score and store every pending call.
 
@@ -62,6 +77,11 @@ def batch(
     if paths and pending:
         raise click.UsageError("give PATHs or --pending, not both")
     settings = get_settings()
+    if status_of is not None:
+        if paths or pending:
+            raise click.UsageError("--status only reports; give no PATHs or --pending with it")
+        show_status(settings, status_of or None, report_path)
+        return
     if rubrics:
         from qa_scoring.rubric.rubric import RubricError, load_rubrics
 
@@ -91,3 +111,17 @@ def batch(
         click.echo(f"report written to {report_path}", err=True)
     if result.interrupted:
         raise SystemExit(130)
+
+
+def show_status(settings: Settings, run_id: int | None, report_path: str | None) -> None:
+    from qa_scoring.batch.status import UnknownRun, format_status, run_status
+    from qa_scoring.store.db import open_store
+
+    with open_store(settings)() as session:
+        try:
+            status = run_status(session, run_id, settings)
+        except UnknownRun as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(format_status(status))
+    if report_path:
+        Path(report_path).write_text(json.dumps(status, indent=2), encoding="utf-8")

@@ -20,6 +20,7 @@ def ingest(paths: tuple[str, ...], manifest: str | None, pattern: str | None) ->
     from qa_scoring.config import get_settings
     from qa_scoring.ingest import ingest_paths
     from qa_scoring.ingest.metadata import MetadataError
+    from qa_scoring.logs import start_file_log
     from qa_scoring.store.db import open_store
 
     settings = get_settings()
@@ -31,7 +32,9 @@ def ingest(paths: tuple[str, ...], manifest: str | None, pattern: str | None) ->
             )
         except MetadataError as exc:
             raise click.ClickException(str(exc)) from None
-    for line in report.lines():
+    log_path = start_file_log(settings)
+    report.log()
+    for line in report.lines(where=str(log_path)):
         click.echo(line, err=line.startswith("  ") and not line.startswith("  moved"))
     if report.errors and not report.call_ids:
         raise SystemExit(1)

@@ -53,9 +53,40 @@ AUDIO_EXTENSIONS = frozenset(
 class IngestProblem:
     path: str
     reason: str
+    kind: str = ""  # problems of one kind are summarised on the terminal when there are many
 
     def __str__(self) -> str:
         return f"{self.path}: {self.reason}"
+
+
+# Printed instead of the list when a night has more than SHOWN problems of one kind.
+SHOWN = 5
+SUMMARIES = {
+    "no_agent": "{n} recordings have no agent in their metadata; stored as '{unknown}'",
+    "duplicate": "{n} files have the same content as another and were not registered twice",
+}
+
+
+def summarised(label: str, problems: list[IngestProblem], where: str) -> list[str]:
+    """One line per problem while few; past SHOWN, a count per kind (the full list is in ``where``)."""
+    if len(problems) <= SHOWN:
+        return [f"  {label}: {p}" for p in problems]
+    out = []
+    by_kind: dict[str, list[IngestProblem]] = {}
+    for problem in problems:
+        by_kind.setdefault(problem.kind, []).append(problem)
+    for kind, group in by_kind.items():
+        if kind in SUMMARIES and len(group) > 1:
+            out.append(
+                f"  {label}: "
+                + SUMMARIES[kind].format(n=len(group), unknown=UNKNOWN_AGENT)
+                + f"; see {where}"
+            )
+        else:
+            out += [f"  {label}: {p}" for p in group[:SHOWN]]
+            if len(group) > SHOWN:
+                out.append(f"  {label}: ... and {len(group) - SHOWN} more; see {where}")
+    return out
 
 
 @dataclass
@@ -72,16 +103,27 @@ class IngestReport:
         """Every call the given paths refer to (new, moved or already known)."""
         return self.added + [m[0] for m in self.moved] + self.unchanged
 
-    def lines(self) -> list[str]:
+    def lines(self, where: str = "the report") -> list[str]:
+        """The terminal summary; ``where`` names the place that keeps every problem."""
         out = [
             f"ingest: {len(self.added)} new, {len(self.moved)} moved, {len(self.unchanged)} already known, "
             f"{len(self.duplicates)} duplicate, {len(self.errors)} rejected"
         ]
         out += [f"  moved: call {cid}: {old} -> {new}" for cid, old, new in self.moved]
-        out += [f"  duplicate: {p}" for p in self.duplicates]
-        out += [f"  warning: {p}" for p in self.warnings]
-        out += [f"  error: {p}" for p in self.errors]
+        out += summarised("duplicate", self.duplicates, where)
+        out += summarised("warning", self.warnings, where)
+        out += summarised("error", self.errors, where)
         return out
+
+    def log(self) -> None:
+        """Every problem, one record each, to the log file (the terminal shows a summary)."""
+        for label, problems in (
+            ("duplicate", self.duplicates),
+            ("warning", self.warnings),
+            ("error", self.errors),
+        ):
+            for problem in problems:
+                log.warning("%s: %s", label, problem)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -153,7 +195,9 @@ class Ingester:
             return
         if digest in seen:
             report.duplicates.append(
-                IngestProblem(str(path), f"same content as {seen[digest]} (not registered twice)")
+                IngestProblem(
+                    str(path), f"same content as {seen[digest]} (not registered twice)", "duplicate"
+                )
             )
             return
         seen[digest] = path
@@ -176,7 +220,9 @@ class Ingester:
         if old == path:
             report.unchanged.append(call.id)
         elif old.exists():
-            report.duplicates.append(IngestProblem(str(path), f"same content as call {call.id} at {old}"))
+            report.duplicates.append(
+                IngestProblem(str(path), f"same content as call {call.id} at {old}", "duplicate")
+            )
             report.unchanged.append(call.id)
         else:
             call.audio_path = str(path)
@@ -214,7 +260,9 @@ class Ingester:
         if not agent_key:
             where = f"from {source}" if source else "(no sidecar, manifest row or matching pattern)"
             report.warnings.append(
-                IngestProblem(str(path), f"no agent in metadata {where}; stored as '{UNKNOWN_AGENT}'")
+                IngestProblem(
+                    str(path), f"no agent in metadata {where}; stored as '{UNKNOWN_AGENT}'", "no_agent"
+                )
             )
             agent_key = UNKNOWN_AGENT
         team = self._team(str(meta["team"]).strip()) if meta.get("team") else None

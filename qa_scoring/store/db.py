@@ -8,18 +8,22 @@ exists for operators who want to run it explicitly, e.g. before starting many wo
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from qa_scoring.config import Settings, get_settings
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+T = TypeVar("T")
 
 _engines: dict[str, Engine] = {}
 _upgraded: set[str] = set()
@@ -152,3 +156,24 @@ def open_store(settings: Settings | None = None) -> sessionmaker[Session]:
     """The session factory for the configured database, schema upgraded on first use."""
     settings = settings or get_settings()
     return session_factory(settings.resolved_database_url)
+
+
+def in_transaction(
+    factory: sessionmaker[Session], work: Callable[[Session], T], attempts: int = 4, wait_s: float = 0.5
+) -> T:
+    """Run ``work`` in one transaction, again from the start if the connection was lost under it.
+
+    ``pool_pre_ping`` only tests a connection when it is checked out; a server restart or an
+    administrator terminating backends in the middle of a transaction still raises. Such a
+    transaction was rolled back by the server, so repeating it whole is safe; anything else
+    (a constraint, a bug) is raised at once.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            with factory.begin() as session:
+                return work(session)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated or attempt == attempts:
+                raise
+            time.sleep(wait_s * attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
