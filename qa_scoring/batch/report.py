@@ -63,17 +63,15 @@ def build_report(
     audio = sum(j.audio_seconds or 0.0 for j in done)
     compute = sum(j.processing_seconds or 0.0 for j in done)
     done_ids = [j.call_id for j in done]
-    calls = (
-        {c.id: c for c in session.scalars(select(Call).where(Call.id.in_([j.call_id for j in jobs])))}
-        if jobs
-        else {}
-    )
+    # Joined through the run, not an IN list of every call: the query stays linear at 5,000 calls.
+    in_run = select(Job.call_id).where(Job.batch_run_id == run_id)
+    calls = {c.id: c for c in session.scalars(select(Call).where(Call.id.in_(in_run)))}
 
     per_rubric: dict[str, dict[str, Any]] = {}
     if done_ids:
         latest = (
             select(Transcript.call_id, func.max(Transcript.version).label("v"))
-            .where(Transcript.call_id.in_(done_ids))
+            .where(Transcript.call_id.in_(in_run.where(Job.state == "done")))
             .group_by(Transcript.call_id)
             .subquery()
         )
