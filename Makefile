@@ -33,7 +33,7 @@ $(MODELS_STAMP): $(STAMP)
 # The behaviour classifiers are build artefacts, trained reproducibly from the project's own
 # labelled calls (users' machines have no ../shared).
 # Retrained when the labelled data or the feature code changes, so the model always matches the code.
-$(BEHAVIOURS_STAMP): $(MODELS_STAMP) $(wildcard data/labelled/*.json) $(wildcard qa_scoring/rubric/*.py)
+$(BEHAVIOURS_STAMP): $(MODELS_STAMP) $(wildcard data/labelled/*.json) $(wildcard qa_scoring/behaviours/*.py)
 	$(BIN)/qa-scoring train data/labelled
 
 models: $(MODELS_STAMP) $(BEHAVIOURS_STAMP)
@@ -56,6 +56,8 @@ test: models system-deps
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 # Each script prints its figures as ratios against a baseline it runs itself (see benchmarks/*.py).
 bench: models

@@ -114,7 +114,8 @@ def night(url: str, redis_url: str, calls: list[Path], folder: Path, processes: 
     """Ingest ``calls``, start one worker with ``processes`` processes, run the batch; measure."""
     import redis
 
-    from qa_scoring.batch.runner import BatchOptions, run_batch
+    from qa_scoring.batch.options import BatchOptions
+    from qa_scoring.batch.runner import run_batch
     from qa_scoring.config import load_settings
     from qa_scoring.ingest import ingest_paths
     from qa_scoring.store.db import dispose_engines, open_store

@@ -24,9 +24,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from qa_scoring.rubric import rules, text  # noqa: E402
-from qa_scoring.rubric.behaviours import BehaviourDetector  # noqa: E402
-from qa_scoring.rubric.labelled import load_dir  # noqa: E402
+from qa_scoring.behaviours import (  # noqa: E402
+    BehaviourDetector,  # noqa: E402
+    rules,
+    text,
+)
+from qa_scoring.behaviours.labelled import load_dir  # noqa: E402
 from qa_scoring.transcript import Transcript  # noqa: E402
 
 TARGET_WORDS = 1500

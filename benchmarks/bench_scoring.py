@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 from qa_scoring.config import load_settings  # noqa: E402
 from qa_scoring.rubric.evaluate import evaluate  # noqa: E402
 from qa_scoring.rubric.metrics import HOLD_MARKER, compute_metrics  # noqa: E402
-from qa_scoring.rubric.scorer import Scorer  # noqa: E402
+from qa_scoring.scorer import Scorer  # noqa: E402
 from qa_scoring.transcript import Transcript  # noqa: E402
 
 WORDS_PER_SECOND = 2.6

@@ -46,6 +46,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[1]
 DEV = ROOT.parent / "shared" / "data" / "calls" / "dev"
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # store_seed: stores scored calls without the speech pipeline
 
 import requests  # noqa: E402
 
@@ -80,10 +81,11 @@ def long_call() -> Transcript:
 
 
 def seed(url: str, users: int) -> dict[str, int]:
-    from qa_scoring.rubric.scorer import Scorer
+    from store_seed import agent_named, store_scored_call
+
+    from qa_scoring.scorer import Scorer
     from qa_scoring.store.db import session_scope
-    from web.auth import create_user
-    from web.seed import agent_named, store_scored_call
+    from qa_scoring.store.users import create_user
 
     scorer = Scorer.load()
     truth_path = ROOT / "samples" / "calls" / "bank-card-lost.truth.json"

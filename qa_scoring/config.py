@@ -59,8 +59,13 @@ class Settings:
     audio_hold_min_music_s: float = 10.0
     audio_hold_min_silence_s: float = 20.0
 
+    # Review UI (`qa-scoring serve --workers`): gunicorn worker processes; 0: one per CPU.
+    web_workers: int = 0
+
     # Batch
     workers: int = 1
+    # Threads per process of a Celery worker (`qa-scoring worker --threads`); 0: cores / concurrency.
+    worker_threads: int = 0
     max_attempts: int = 3
     # A worker renews its job's lease every job_lease_s / 4 seconds while it works; a job whose lease
     # is older than job_lease_s lost its worker (a machine died) and is re-queued by the batch.
@@ -69,8 +74,6 @@ class Settings:
     # Recordings over these limits fail with a clear per-call error instead of stalling a worker.
     max_file_mb: float = 500.0
     max_duration_s: float = 4 * 3600.0
-    # Rubric ids to score in a batch (comma-separated); empty: every rubric the scorer has.
-    batch_rubrics: str = ""
 
     # Review selection (qa_scoring/review/selection.py). A call is flagged for what a reviewer must
     # decide: a sure auto-fail, criteria left open by uncertain behaviours, a complaint, a scorecard
@@ -149,7 +152,17 @@ def load_settings(config_file: str | Path | None = None, environ: dict[str, str]
         env_name = ENV_PREFIX + name.upper()
         if env_name in environ:
             setattr(settings, name, _coerce(env_name, environ[env_name], default))
+    _check_choices(settings)
     return settings
+
+
+CHOICES = {"redact_audio_mode": ("tone", "silence")}
+
+
+def _check_choices(settings: Settings) -> None:
+    for name, allowed in CHOICES.items():
+        if getattr(settings, name) not in allowed:
+            raise ConfigError(f"{name}: {getattr(settings, name)!r} is not one of {', '.join(allowed)}")
 
 
 @lru_cache(maxsize=1)

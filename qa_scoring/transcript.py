@@ -106,7 +106,7 @@ class Transcript:
     models: dict[str, Any] = field(default_factory=dict)
     overlaps: list[Overlap] = field(default_factory=list)
     # Non-speech events the speech pipeline found in the audio (holds); text-derived ones are found
-    # when scoring (``qa_scoring.rubric.holds``), so a transcript from elsewhere needs none.
+    # when scoring (``qa_scoring.behaviours.holds``), so a transcript from elsewhere needs none.
     events: list[Event] = field(default_factory=list)
 
     @property

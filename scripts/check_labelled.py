@@ -9,7 +9,7 @@ Usage::
     python scripts/check_labelled.py [DATA_DIR] [--spec behaviours.yaml]
 
 DATA_DIR defaults to ``data/labelled``; the spec defaults to the first of
-``qa_scoring/rubric/behaviours.yaml`` and ``../shared/spec/behaviours.yaml`` that exists.
+``qa_scoring/behaviours/behaviours.yaml`` and ``../shared/spec/behaviours.yaml`` that exists.
 Exit status 0 when every file is valid, 1 otherwise (each problem is printed with its file).
 """
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from qa_scoring.rubric.spec import BEHAVIOUR_IDS, WHO
+from qa_scoring.behaviours.spec import BEHAVIOUR_IDS, WHO
 from qa_scoring.scored_call import BehaviourResult, Evidence
 from qa_scoring.transcript import Transcript
 

@@ -12,7 +12,8 @@ from pathlib import Path
 from batch_helpers import SAMPLE_CALLS, batch_settings, short_calls
 from sqlalchemy import func, select
 
-from qa_scoring.batch.runner import BatchOptions, run_batch
+from qa_scoring.batch.options import BatchOptions
+from qa_scoring.batch.runner import run_batch
 from qa_scoring.export import ExportFilter, export
 from qa_scoring.store.db import session_factory
 from qa_scoring.store.models import (
@@ -204,3 +205,19 @@ def test_pool_whose_workers_cannot_start_stops_with_a_clear_error(sqlite_url: st
         assert [j.state for j in s.scalars(select(Job))] == ["pending"] * len(calls)
         assert s.scalars(select(BatchRun.status)).all() == ["failed"]
         assert {c.status for c in s.scalars(select(Call))} == {"pending"}
+
+
+def test_redaction_off_stores_the_call_as_heard_and_says_so(sqlite_url: str, tmp_path: Path) -> None:
+    settings = batch_settings(tmp_path, sqlite_url, redact=False, **LIMITS)
+    short_calls(tmp_path / "in", 1, seconds=10.0)
+    said: list[str] = []
+    result = run_batch(settings, BatchOptions(paths=[str(tmp_path / "in")], progress=False), echo=said.append)
+    assert result.report["scored"] == 1
+    assert any("redaction is OFF" in line for line in said)
+    with session_factory(sqlite_url)() as s:
+        call = s.scalars(select(Call)).one()
+        transcript = s.scalars(select(Transcript)).one()
+        entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "redaction_off")).one()
+    assert call.redacted_audio_path is None and transcript.redaction_spans == []
+    assert entry.entity == "batch_runs" and entry.entity_id == str(result.run_id)
+    assert not (tmp_path / "var" / "redacted").exists()

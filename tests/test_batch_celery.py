@@ -14,9 +14,10 @@ import pytest
 from batch_helpers import batch_settings, env_for, short_calls
 from sqlalchemy import func, select
 
-from qa_scoring.batch.runner import BatchOptions, run_batch
+from qa_scoring.batch.options import BatchOptions
+from qa_scoring.batch.runner import run_batch
 from qa_scoring.store.db import session_factory, upgrade
-from qa_scoring.store.models import Call, Job, Transcript
+from qa_scoring.store.models import Call, Job, Scorecard, Transcript
 
 
 @pytest.mark.postgres
@@ -43,7 +44,11 @@ def test_celery_worker_processes_calls(postgres_url: str, redis_url: str, tmp_pa
     )
     try:
         options = BatchOptions(
-            paths=[str(tmp_path / "in")], engine="celery", progress=False, wait_timeout=240
+            paths=[str(tmp_path / "in")],
+            engine="celery",
+            progress=False,
+            wait_timeout=240,
+            rubrics=["rater", "later"],  # the worker reads them from the run's row
         )
         result = run_batch(settings, options)
     finally:
@@ -60,6 +65,7 @@ def test_celery_worker_processes_calls(postgres_url: str, redis_url: str, tmp_pa
         assert s.scalar(select(func.count(Transcript.id))) == len(calls)
         assert all(c.status == "scored" for c in s.scalars(select(Call)))
         workers = {j.worker.rsplit(":", 1)[0] for j in s.scalars(select(Job))}
+        assert set(s.scalars(select(Scorecard.rubric_id))) == {"rater", "later"}
     # Done by the Celery worker's child process, not by this (the enqueuing) process.
     assert len(workers) == 1 and workers != {f"{socket.gethostname()}:{os.getpid()}"}
     assert "qa_scoring.process_call" in output

@@ -24,7 +24,8 @@ from batch_helpers import CLI, batch_settings, env_for, short_calls, start_worke
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from qa_scoring.batch.runner import BatchOptions, BatchResult, run_batch
+from qa_scoring.batch.options import BatchOptions
+from qa_scoring.batch.runner import BatchResult, run_batch
 from qa_scoring.config import Settings
 from qa_scoring.store.db import make_engine, session_factory, upgrade
 from qa_scoring.store.models import BatchRun, Call, Job, Scorecard, Transcript

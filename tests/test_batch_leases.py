@@ -19,8 +19,9 @@ from batch_helpers import batch_settings, in_group, short_calls, start_worker, s
 from sqlalchemy import func, select
 
 from qa_scoring.batch.leases import expired, reclaim_expired
-from qa_scoring.batch.process import _claim, _owned
-from qa_scoring.batch.runner import BatchOptions, run_batch
+from qa_scoring.batch.options import BatchOptions
+from qa_scoring.batch.process import Claim, _claim, _owned
+from qa_scoring.batch.runner import run_batch
 from qa_scoring.store.db import session_factory, upgrade
 from qa_scoring.store.models import AuditEntry, BatchRun, Call, Job, Transcript, utcnow
 
@@ -44,12 +45,12 @@ def test_a_live_lease_is_respected_an_expired_one_is_reclaimed_and_the_late_resu
     factory = session_factory(sqlite_url)
     with factory.begin() as s:
         first = _claim(s, call_id, run_id, "machine-a:1:x", settings.job_lease_s)
-    assert isinstance(first, tuple)
-    job_id = first[0]
+    assert isinstance(first, Claim)
+    job_id = first.job_id
     # A redelivered task while machine A renews its lease: left alone.
     with factory.begin() as s:
         again = _claim(s, call_id, run_id, "machine-b:2:y", settings.job_lease_s)
-        assert not isinstance(again, tuple) and "held by machine-a" in (again.error or "")
+        assert not isinstance(again, Claim) and "held by machine-a" in (again.error or "")
         assert reclaim_expired(s, run_id, settings) == []
     # Machine A dies: its heartbeat stops. Once the lease is over, the batch reclaims the job.
     with factory.begin() as s:
@@ -64,7 +65,7 @@ def test_a_live_lease_is_respected_an_expired_one_is_reclaimed_and_the_late_resu
         assert s.scalars(select(AuditEntry.action).where(AuditEntry.entity == "jobs")).all() == ["reclaim"]
     # Machine B takes it; machine A's late result (it was only partitioned, say) is discarded.
     with factory.begin() as s:
-        assert isinstance(_claim(s, call_id, run_id, "machine-b:2:y", settings.job_lease_s), tuple)
+        assert isinstance(_claim(s, call_id, run_id, "machine-b:2:y", settings.job_lease_s), Claim)
     with factory.begin() as s:
         assert not _owned(s, job_id, "machine-a:1:x", state="done")
         assert _owned(s, job_id, "machine-b:2:y", state="done")
@@ -75,7 +76,7 @@ def test_a_job_lost_on_its_last_attempt_fails_with_the_reason(sqlite_url, tmp_pa
     run_id, call_id = _one_job(sqlite_url)
     factory = session_factory(sqlite_url)
     with factory.begin() as s:
-        job_id = _claim(s, call_id, run_id, "machine-a:1:x", settings.job_lease_s)[0]
+        job_id = _claim(s, call_id, run_id, "machine-a:1:x", settings.job_lease_s).job_id
         s.get(Job, job_id).heartbeat_at = utcnow() - dt.timedelta(seconds=31)
     with factory.begin() as s:
         assert reclaim_expired(s, run_id, settings) == []

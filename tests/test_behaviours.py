@@ -13,10 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from qa_scoring.behaviours import BEHAVIOUR_IDS, WHO, BehaviourDetector, ModelMissingError, rules, text
+from qa_scoring.behaviours.labelled import as_asr_style, load_dir
 from qa_scoring.config import Settings
-from qa_scoring.rubric import rules, text
-from qa_scoring.rubric.behaviours import BEHAVIOUR_IDS, WHO, BehaviourDetector, ModelMissingError
-from qa_scoring.rubric.labelled import as_asr_style, load_dir
 from qa_scoring.transcript import Transcript
 from tests.conftest import shared_path
 
@@ -172,7 +171,7 @@ def test_whole_call_scan_matches_turn_by_turn() -> None:
 
 @pytest.fixture(scope="session")
 def embedder():
-    from qa_scoring.rubric import measure
+    from qa_scoring.behaviours import measure
 
     return measure.training_embedder()
 
@@ -194,7 +193,7 @@ def test_static_embeddings_rank_paraphrases_above_unrelated(embedder) -> None:
 
 def test_static_table_rows_are_the_models_own_outputs(embedder) -> None:
     """A row of the distilled table is MiniLM's pooled output for that word piece alone."""
-    from qa_scoring.rubric.embed import Embedder
+    from qa_scoring.behaviours.embed import Embedder
 
     model = Embedder(quantize=False)
     piece = embedder.tokenizer.token_to_id("money")
@@ -206,7 +205,7 @@ def test_static_table_rows_are_the_models_own_outputs(embedder) -> None:
 def test_call_score_is_the_best_turn_or_the_best_two_turns_evidence() -> None:
     """Under "two_turns" a middling stray turn is outweighed by a clearly negative second best, one
     unmistakable turn still carries the call, and a lone turn counts as it is."""
-    from qa_scoring.rubric.classifier import call_scores
+    from qa_scoring.behaviours.classifier import call_scores
 
     turns = np.array([0.7, 0.1, 0.05, 0.999, 0.02, 0.8, 0.8, 0.6, 0.0, 0.0])
     call = np.array([0, 0, 0, 1, 1, 2, 2, 3, 3, 4])  # 0.0: the other speaker's turn, no evidence
@@ -226,8 +225,8 @@ def test_call_score_is_the_best_turn_or_the_best_two_turns_evidence() -> None:
 
 def test_two_turns_that_carry_a_call_together_are_its_evidence(embedder) -> None:
     """Every present behaviour shows its evidence, even when no single turn clears the threshold."""
-    from qa_scoring.rubric import features as feats
-    from qa_scoring.rubric.classifier import LEARNED, BehaviourModels
+    from qa_scoring.behaviours import features as feats
+    from qa_scoring.behaviours.classifier import LEARNED, BehaviourModels
 
     call = _call(
         [
@@ -263,7 +262,7 @@ def dev_calls():
 @pytest.fixture(scope="session")
 def trained(embedder):
     """The shipped recipe: classifiers trained on data/labelled only (the dev calls stay unseen)."""
-    from qa_scoring.rubric import measure
+    from qa_scoring.behaviours import measure
 
     items = measure.featurise(load_dir(Path(__file__).parents[1] / "data" / "labelled"), embedder)
     return measure.fit(items)
@@ -275,7 +274,7 @@ def detector(trained, embedder) -> BehaviourDetector:
 
 
 def _dev_scores(trained, embedder, calls) -> dict:
-    from qa_scoring.rubric import measure
+    from qa_scoring.behaviours import measure
 
     preds = measure.predict(trained, measure.featurise(calls, embedder))
     return measure.scores([c.labels for c in calls], preds)
@@ -418,7 +417,7 @@ def test_asr_style_costs_at_most_five_points(trained, embedder, dev_calls, dev_w
 
 def test_training_is_reproducible(embedder) -> None:
     """The same calls give the same model, although the behaviours' fits run in parallel threads."""
-    from qa_scoring.rubric import measure
+    from qa_scoring.behaviours import measure
 
     calls = load_dir(Path(__file__).parents[1] / "data" / "labelled")[:16]
     first, second = (measure.fit(measure.featurise(calls, embedder)) for _ in range(2))

@@ -43,3 +43,9 @@ def test_bad_variable_names_the_variable() -> None:
 def test_missing_file_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not found"):
         load_settings(tmp_path / "absent.toml", environ={})
+
+
+def test_a_setting_with_choices_refuses_others() -> None:
+    with pytest.raises(ConfigError, match="redact_audio_mode: 'beep' is not one of tone, silence"):
+        load_settings(environ={"QA_SCORING_REDACT_AUDIO_MODE": "beep"})
+    assert load_settings(environ={"QA_SCORING_REDACT_AUDIO_MODE": "silence"}).redact_audio_mode == "silence"

@@ -6,10 +6,10 @@ The sentences are written here for the purpose, not taken from a measured set.
 
 from __future__ import annotations
 
-from qa_scoring.rubric import text
-from qa_scoring.rubric.holds import find_holds
+from qa_scoring.behaviours import text
+from qa_scoring.behaviours.holds import find_holds
+from qa_scoring.behaviours.talk_over import talk_over_turns
 from qa_scoring.rubric.metrics import compute_metrics
-from qa_scoring.rubric.talk_over import talk_over_turns
 from qa_scoring.transcript import Event, Transcript
 
 

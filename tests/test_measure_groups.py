@@ -17,14 +17,14 @@ import pytest
 from click.testing import CliRunner
 from conftest import PROJECT_ROOT
 
+from qa_scoring.behaviours import features as feats
+from qa_scoring.behaviours import measure
+from qa_scoring.behaviours.labelled import LabelledDataError, load_dir
+from qa_scoring.behaviours.sources import load_sources
+from qa_scoring.behaviours.spec import BEHAVIOUR_IDS
+from qa_scoring.behaviours.styles import STYLES
 from qa_scoring.cli import main
 from qa_scoring.config import get_settings
-from qa_scoring.rubric import features as feats
-from qa_scoring.rubric import measure
-from qa_scoring.rubric.labelled import LabelledDataError, load_dir
-from qa_scoring.rubric.sources import load_sources
-from qa_scoring.rubric.spec import BEHAVIOUR_IDS
-from qa_scoring.rubric.styles import STYLES
 from qa_scoring.scored_call import BehaviourResult
 
 DATA = PROJECT_ROOT / "data" / "labelled"

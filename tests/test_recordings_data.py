@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from conftest import PROJECT_ROOT, shared_path
 
-from qa_scoring.rubric.labelled import load_dir
-from qa_scoring.rubric.spec import BEHAVIOUR_IDS, WHO
+from qa_scoring.behaviours.labelled import load_dir
+from qa_scoring.behaviours.spec import BEHAVIOUR_IDS, WHO
 
 _SCRIPT = PROJECT_ROOT / "scripts" / "check_labelled.py"
 _spec = importlib.util.spec_from_file_location("check_labelled", _SCRIPT)

@@ -6,9 +6,9 @@ import pytest
 from conftest import shared_path
 
 from qa_scoring.rubric import sentiment
-from qa_scoring.rubric.cards import find_card_numbers, luhn_valid
+from qa_scoring.rubric.cards import find_card_numbers
 from qa_scoring.rubric.metrics import compute_metrics
-from qa_scoring.spoken_numbers import digit_runs, to_digits
+from qa_scoring.spoken_numbers import digit_runs, luhn_valid, to_digits
 from qa_scoring.transcript import Overlap, Transcript
 
 

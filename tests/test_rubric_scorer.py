@@ -14,8 +14,8 @@ from rubric_gold import GoldDetector
 from qa_scoring.cli import main
 from qa_scoring.config import load_settings
 from qa_scoring.rubric.rubric import load_rubrics
-from qa_scoring.rubric.scorer import Scorer
 from qa_scoring.scored_call import ScoredCall
+from qa_scoring.scorer import Scorer
 from qa_scoring.transcript import Transcript
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -27,7 +27,7 @@ def dev(call: str) -> Path:
 
 @pytest.fixture(scope="session")
 def real_detector():
-    from qa_scoring.rubric.detector import BehaviourDetector
+    from qa_scoring.behaviours.detector import BehaviourDetector
 
     settings = load_settings(environ={})
     if not (settings.models_dir / "behaviours" / "metadata.json").is_file():

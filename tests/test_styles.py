@@ -1,4 +1,4 @@
-"""Transcript-style rewrites (qa_scoring/rubric/styles.py): each style does what it says, keeps the tags
+"""Transcript-style rewrites (qa_scoring/behaviours/styles.py): each style does what it says, keeps the tags
 and call labels true to their definition, and is deterministic for a seed."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from conftest import PROJECT_ROOT
 
-from qa_scoring.rubric.labelled import LabelledCall, as_asr_style, load_dir
-from qa_scoring.rubric.spec import BEHAVIOUR_IDS, WHO
-from qa_scoring.rubric.styles import (
+from qa_scoring.behaviours.labelled import LabelledCall, as_asr_style, load_dir
+from qa_scoring.behaviours.spec import BEHAVIOUR_IDS, WHO
+from qa_scoring.behaviours.styles import (
     FILLER_RATES,
     INNER_FILLERS,
     OPENING_FILLERS,

@@ -10,9 +10,11 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from sqlalchemy import select
 
 from qa_scoring.store import logins
-from qa_scoring.store.audit import audit
-from qa_scoring.store.models import ROLES, Agent, Team, User
-from web.auth import ROLE_LABELS, create_user, current_user, hash_password, roles
+from qa_scoring.store.audit import audit, audit_row
+from qa_scoring.store.models import Agent, Team, User
+from qa_scoring.store.users import create_user, hash_password
+from qa_scoring.user_roles import ROLES, UserRole
+from web.auth import ROLE_LABELS, current_user, roles
 from web.db import get_db
 from web.hardening import optional_record_id
 
@@ -22,7 +24,7 @@ RUBRIC_ID = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}$")
 
 
 @bp.route("/users")
-@roles("admin")
+@roles(UserRole.ADMIN)
 def users() -> Any:
     db = get_db()
     settings = current_app.config["QA_SETTINGS"]
@@ -43,7 +45,7 @@ def _opt_int(name: str) -> int | None:
 
 
 @bp.route("/users", methods=["POST"])
-@roles("admin")
+@roles(UserRole.ADMIN)
 def create() -> Any:
     db = get_db()
     username = (request.form.get("username") or "").strip()
@@ -64,11 +66,10 @@ def create() -> Any:
         flash(str(exc), "error")
         return redirect(url_for("admin.users"))
     db.flush()
-    audit(
+    audit_row(
         db,
-        entity="users",
-        entity_id=user.id,
-        action="create",
+        user,
+        "create",
         user=current_user(),
         new={
             "username": user.username,
@@ -83,7 +84,7 @@ def create() -> Any:
 
 
 @bp.route("/users/<int:user_id>", methods=["POST"])
-@roles("admin")
+@roles(UserRole.ADMIN)
 def update(user_id: int) -> Any:
     db = get_db()
     user = db.get(User, user_id)
@@ -94,7 +95,7 @@ def update(user_id: int) -> Any:
     if role not in ROLES:
         abort(400, f"unknown role {role!r}")
     active = request.form.get("active") == "on"
-    if user.id == current_user().id and (not active or role != "admin"):
+    if user.id == current_user().id and (not active or role != UserRole.ADMIN):
         flash("You cannot demote or deactivate yourself.", "error")
         return redirect(url_for("admin.users"))
     user.role, user.active = role, active
@@ -106,11 +107,10 @@ def update(user_id: int) -> Any:
         user.password_hash = hash_password(password)
     if password or (old["active"] and not user.active):
         logins.end_user_sessions(db, user, "password changed" if password else "deactivated")
-    audit(
+    audit_row(
         db,
-        entity="users",
-        entity_id=user.id,
-        action="update",
+        user,
+        "update",
         user=current_user(),
         old=old,
         new={
@@ -127,7 +127,7 @@ def update(user_id: int) -> Any:
 
 
 @bp.route("/users/<int:user_id>/unlock", methods=["POST"])
-@roles("admin")
+@roles(UserRole.ADMIN)
 def unlock(user_id: int) -> Any:
     db = get_db()
     user = db.get(User, user_id)
@@ -144,7 +144,7 @@ def _rubrics_dir() -> Path:
 
 
 @bp.route("/rubrics")
-@roles("admin")
+@roles(UserRole.ADMIN)
 def rubrics() -> Any:
     from qa_scoring.rubric.rubric import RubricError, load_rubric, rubric_files
 
@@ -170,7 +170,7 @@ def rubrics() -> Any:
 
 
 @bp.route("/rubrics/<name>")
-@roles("admin")
+@roles(UserRole.ADMIN)
 def rubric_source(name: str) -> Any:
     path = _rubrics_dir() / name
     if "/" in name or not path.is_file() or path.suffix not in (".yaml", ".yml"):
@@ -181,7 +181,7 @@ def rubric_source(name: str) -> Any:
 
 
 @bp.route("/rubrics", methods=["POST"])
-@roles("admin")
+@roles(UserRole.ADMIN)
 def save_rubric() -> Any:
     """Validate pasted rubric YAML with the engine's own validator; save only when it is clean."""
     from qa_scoring.rubric.rubric import RubricError, parse_rubric

@@ -16,6 +16,7 @@ from flask import Blueprint, Response, render_template, request
 
 from qa_scoring.store.audit import AuditFilter, audit_query, call_audit
 from qa_scoring.store.models import AuditEntry, Call
+from qa_scoring.user_roles import UserRole
 from web.access import check_call
 from web.auth import current_user, roles
 from web.db import get_db
@@ -41,7 +42,7 @@ def _day(name: str) -> dt.date | None:
 
 
 @bp.route("/calls/<int:call_id>/audit")
-@roles("qa_officer", "team_leader", "admin")
+@roles(UserRole.QA_OFFICER, UserRole.TEAM_LEADER, UserRole.ADMIN)
 def call_trail(call_id: int) -> Any:
     db = get_db()
     call = check_call(current_user(), db.get(Call, call_id))
@@ -49,7 +50,7 @@ def call_trail(call_id: int) -> Any:
 
 
 @bp.route("/admin/audit")
-@roles("admin")
+@roles(UserRole.ADMIN)
 def search() -> Any:
     db = get_db()
     where = AuditFilter(

@@ -9,7 +9,6 @@ cookie holds only a random token; the session itself, and the login throttle, li
 from __future__ import annotations
 
 import functools
-import secrets
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,16 +27,21 @@ from flask import (
     url_for,
 )
 from sqlalchemy import select
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from qa_scoring.store import logins
-from qa_scoring.store.models import ROLES, User, utcnow
+from qa_scoring.store.models import User, utcnow
+from qa_scoring.store.users import password_matches
+from qa_scoring.user_roles import ROLES, UserRole
 from web.db import get_db
 
 bp = Blueprint("auth", __name__)
 
-STAFF = ("qa_officer", "team_leader", "admin")
-ROLE_LABELS = {"qa_officer": "QA officer", "team_leader": "Team leader", "agent": "Agent", "admin": "Admin"}
+ROLE_LABELS = {
+    UserRole.QA_OFFICER: "QA officer",
+    UserRole.TEAM_LEADER: "Team leader",
+    UserRole.AGENT: "Agent",
+    UserRole.ADMIN: "Admin",
+}
 PUBLIC = "public"
 
 
@@ -66,39 +70,8 @@ def roles(*allowed: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     return decorate
 
 
-def hash_password(password: str) -> str:
-    return generate_password_hash(password)
-
-
-@functools.cache
-def _decoy_hash() -> str:
-    """A hash of nothing anyone types, checked when the user name is unknown or inactive, so every
-    failed sign-in costs the same hashing work and timing does not tell which user names exist."""
-    return hash_password(secrets.token_hex(16))
-
-
-def _password_matches(user: User | None, password: str) -> bool:
-    if user is None or not user.active or not user.password_hash:
-        check_password_hash(_decoy_hash(), password)
-        return False
-    return check_password_hash(user.password_hash, password)
-
-
 def client_address() -> str:
     return request.remote_addr or ""
-
-
-def create_user(db: Any, username: str, password: str, role: str, **fields: Any) -> User:
-    """Add a user with a hashed password; refuses unknown roles and empty or short passwords."""
-    if role not in ROLES:
-        raise ValueError(f"role {role!r} is not one of {', '.join(ROLES)}")
-    if not username.strip():
-        raise ValueError("username is empty")
-    if len(password) < 8:
-        raise ValueError("password must have at least 8 characters")
-    user = User(username=username.strip(), password_hash=hash_password(password), role=role, **fields)
-    db.add(user)
-    return user
 
 
 def init_auth(app: Flask) -> None:
@@ -128,9 +101,9 @@ def _safe_next(target: str | None) -> str | None:
 
 
 def home_for(user: User) -> str:
-    if user.role == "admin":
+    if user.role == UserRole.ADMIN:
         return url_for("queue.index")
-    if user.role == "agent":
+    if user.role == UserRole.AGENT:
         return url_for("queue.index", status="all")
     return url_for("queue.index")
 
@@ -148,7 +121,7 @@ def login() -> Any:
     lock = logins.current_lock(db, settings, username, client)
     if lock is None:
         user = db.scalar(select(User).where(User.username == username))
-        if _password_matches(user, password):
+        if password_matches(user, password):
             assert user is not None
             logins.record_attempt(db, settings, username, client, ok=True)
             token = logins.start_session(db, user, client)

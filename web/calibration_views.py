@@ -1,6 +1,6 @@
 """Blind calibration sessions: chosen calls reviewed by several officers who cannot see each
 other's decisions until all have submitted; then the agreement per criterion and each officer's
-alignment with a reference reviewer (figures in :func:`web.stats.calibration_report`)."""
+alignment with a reference reviewer (figures in :func:`qa_scoring.review.stats.calibration_report`)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from qa_scoring.store.audit import audit
+from qa_scoring.review import stats
+from qa_scoring.store.audit import audit_row
 from qa_scoring.store.models import CalibrationSession, Call, User
-from web import stats
+from qa_scoring.user_roles import STAFF, UserRole
 from web.access import can_see_call
 from web.auth import current_user, roles
 from web.db import get_db
@@ -19,7 +20,6 @@ from web.hardening import optional_record_id
 
 bp = Blueprint("calibration", __name__, url_prefix="/calibration/sessions")
 
-STAFF = ("qa_officer", "team_leader", "admin")
 MAX_SESSION_CALLS = 50
 
 
@@ -36,7 +36,7 @@ def index() -> Any:
     db = get_db()
     sessions = list(db.scalars(select(CalibrationSession).order_by(CalibrationSession.id.desc())))
     officers = list(
-        db.scalars(select(User).where(User.role == "qa_officer", User.active).order_by(User.username))
+        db.scalars(select(User).where(User.role == UserRole.QA_OFFICER, User.active).order_by(User.username))
     )
     return render_template("calibration/index.html", sessions=sessions, officers=officers)
 
@@ -60,7 +60,7 @@ def create() -> Any:
     members = [
         u
         for u in (db.get(User, optional_record_id(i)) for i in request.form.getlist("members"))
-        if u is not None and u.role == "qa_officer" and u.active
+        if u is not None and u.role == UserRole.QA_OFFICER and u.active
     ]
     reference = db.get(User, optional_record_id(request.form.get("reference")) or 0)
     problems = []
@@ -80,17 +80,13 @@ def create() -> Any:
     created = CalibrationSession(
         name=name, created_by=user, reference=reference, calls=calls, members=members
     )
-    db.add(created)
-    db.flush()
-    audit(
-        db,
-        entity="calibration_sessions",
-        entity_id=created.id,
-        action="create",
-        user=user,
-        new={"name": name, "calls": [c.id for c in calls], "members": [m.username for m in members],
-             "reference": reference.username if reference else None},
-    )  # fmt: skip
+    summary = {
+        "name": name,
+        "calls": [c.id for c in calls],
+        "members": [m.username for m in members],
+        "reference": reference.username if reference else None,
+    }
+    audit_row(db, created, "create", user=user, new=summary)
     db.commit()
     flash(f"Calibration session {name!r} created.")
     return redirect(url_for("calibration.show", session_id=created.id))

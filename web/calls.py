@@ -14,6 +14,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
+from qa_scoring.review import decisions as rv
 from qa_scoring.store.models import (
     CRITERION_RESULTS,
     AuditEntry,
@@ -23,7 +24,7 @@ from qa_scoring.store.models import (
     Dispute,
     Review,
 )
-from web import review as rv
+from qa_scoring.user_roles import UserRole
 from web.access import check_call
 from web.auth import current_user, roles
 from web.db import get_db
@@ -32,8 +33,8 @@ from web.hardening import MAX_RECORD_ID, parse_record_id
 
 bp = Blueprint("calls", __name__, url_prefix="/calls")
 
-REVIEWERS = ("qa_officer", "admin")
-EVERYONE = ("qa_officer", "team_leader", "agent", "admin")
+REVIEWERS = (UserRole.QA_OFFICER, UserRole.ADMIN)
+EVERYONE = (UserRole.QA_OFFICER, UserRole.TEAM_LEADER, UserRole.AGENT, UserRole.ADMIN)
 APPEAL_OUTCOMES = {"upheld": "upheld", "partial": "partly upheld", "rejected": "rejected"}
 AUDIO_TYPES = {
     ".wav": "audio/wav",
@@ -90,7 +91,7 @@ def show(call_id: int) -> Any:
     calibration = _calibration(call)
     review = rv.review_for(call, user, reviewer=can_review, calibration=calibration)
     transcript = rv.transcript_ref(db, call, review.transcript_id if review else None)
-    can_clip = user.role in ("team_leader", "qa_officer", "admin")
+    can_clip = user.role in (UserRole.TEAM_LEADER, UserRole.QA_OFFICER, UserRole.ADMIN)
     has_audio = audio_file(call) is not None
 
     def scorecard_context() -> dict[str, Any]:
@@ -128,7 +129,8 @@ def show(call_id: int) -> Any:
         results=CRITERION_RESULTS,
         has_audio=has_audio,
         can_review=can_review,
-        can_dispute=user.role in ("team_leader", "agent") and bool(review and review.status == "submitted"),
+        can_dispute=user.role in (UserRole.TEAM_LEADER, UserRole.AGENT)
+        and bool(review and review.status == "submitted"),
         can_decide_appeals=user.role in rv.DECIDERS,
         appeal_outcomes=APPEAL_OUTCOMES,
         can_clip=can_clip,
@@ -181,6 +183,11 @@ def _calibration(call: Call) -> int | None:
     return calibration
 
 
+def _edit(data: dict[str, Any], call: Call) -> rv.Edit:
+    """The review a JSON request edits: its id and the version the page saw, in its calibration."""
+    return rv.Edit(_int(data.get("review_id")), _int(data.get("version")), _calibration(call))
+
+
 def _review_payload(review: Any, **extra: Any) -> dict[str, Any]:
     return {
         "ok": True,
@@ -222,19 +229,14 @@ def decide(call_id: int) -> Any:
     data = _json()
 
     def action(db: Any, call: Call) -> dict[str, Any]:
-        review = rv.decide(
-            db,
-            call,
-            current_user(),
-            review_id=_int(data.get("review_id")),
-            version=_int(data.get("version")),
+        choice = rv.Decision(
             rubric_id=str(data.get("rubric_id", "")),
             criterion_id=str(data.get("criterion_id", "")),
             decision=str(data.get("decision", "")),
             result=data.get("result"),
             reason=str(data.get("reason") or ""),
-            calibration=_calibration(call),
         )
+        review = rv.decide(db, call, current_user(), _edit(data, call), choice)
         d = next(
             x
             for x in review.decisions
@@ -260,13 +262,7 @@ def accept_remaining(call_id: int) -> Any:
 
     def action(db: Any, call: Call) -> dict[str, Any]:
         review, count = rv.accept_remaining(
-            db,
-            call,
-            current_user(),
-            review_id=_int(data.get("review_id")),
-            version=_int(data.get("version")),
-            rubric_id=data.get("rubric_id"),
-            calibration=_calibration(call),
+            db, call, current_user(), _edit(data, call), data.get("rubric_id")
         )
         results = (
             {f"{d.rubric_id}/{d.criterion_id}": d.human_result for d in review.decisions} if review else {}
@@ -283,15 +279,7 @@ def comment(call_id: int) -> Any:
     return _apply(
         call_id,
         lambda db, call: _review_payload(
-            rv.comment(
-                db,
-                call,
-                current_user(),
-                review_id=_int(data.get("review_id")),
-                version=_int(data.get("version")),
-                text=str(data.get("comment") or ""),
-                calibration=_calibration(call),
-            )
+            rv.comment(db, call, current_user(), _edit(data, call), str(data.get("comment") or ""))
         ),
     )
 
@@ -302,16 +290,7 @@ def submit(call_id: int) -> Any:
     data = _json()
     return _apply(
         call_id,
-        lambda db, call: _review_payload(
-            rv.submit(
-                db,
-                call,
-                current_user(),
-                review_id=_int(data.get("review_id")) or 0,
-                version=_int(data.get("version")) or 0,
-                calibration=_calibration(call),
-            )
-        ),
+        lambda db, call: _review_payload(rv.submit(db, call, current_user(), _edit(data, call))),
     )
 
 
@@ -351,7 +330,7 @@ def _call_and_review(call_id: int, review_id: int) -> tuple[Call, Review]:
 
 
 @bp.route("/<int:call_id>/reviews/<int:review_id>/stand", methods=["POST"])
-@roles(*REVIEWERS, "team_leader")
+@roles(*REVIEWERS, UserRole.TEAM_LEADER)
 def stand(call_id: int, review_id: int) -> Any:
     """Choose which submitted review counts (a reason is required; audited)."""
     db = get_db()
@@ -367,7 +346,7 @@ def stand(call_id: int, review_id: int) -> Any:
 
 
 @bp.route("/<int:call_id>/reviews/<int:review_id>/acknowledge", methods=["POST"])
-@roles("agent")
+@roles(UserRole.AGENT)
 def acknowledge(call_id: int, review_id: int) -> Any:
     """The agent has seen the review (UK practice: every performance discussion is documented)."""
     db = get_db()
@@ -383,7 +362,7 @@ def acknowledge(call_id: int, review_id: int) -> Any:
 
 
 @bp.route("/<int:call_id>/disputes", methods=["POST"])
-@roles("team_leader", "agent")
+@roles(UserRole.TEAM_LEADER, UserRole.AGENT)
 def dispute(call_id: int) -> Any:
     db = get_db()
     call = _load(call_id)

@@ -10,8 +10,9 @@ from typing import Any
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from sqlalchemy import select
 
-from qa_scoring.store.audit import audit
+from qa_scoring.store.audit import audit_row
 from qa_scoring.store.models import Agent, Call, Clip
+from qa_scoring.user_roles import UserRole
 from web.access import can_see_call, check_call
 from web.auth import current_user, roles
 from web.calls import audio_file
@@ -22,8 +23,8 @@ from web.queue import scope_agents
 
 bp = Blueprint("clips", __name__, url_prefix="/clips")
 
-MAKERS = ("team_leader", "qa_officer", "admin")
-VIEWERS = ("team_leader", "qa_officer", "admin", "agent")
+MAKERS = (UserRole.TEAM_LEADER, UserRole.QA_OFFICER, UserRole.ADMIN)
+VIEWERS = (UserRole.TEAM_LEADER, UserRole.QA_OFFICER, UserRole.ADMIN, UserRole.AGENT)
 
 
 def excerpt(document: dict[str, Any], start: float, end: float) -> str:
@@ -54,7 +55,7 @@ def _seconds(name: str, default: str = "") -> float:
 @bp.route("/", methods=["POST"])
 @roles(*MAKERS)
 def create() -> Any:
-    from web.review import latest_transcript
+    from qa_scoring.store.queries import latest_transcript
 
     db = get_db()
     user = current_user()
@@ -70,7 +71,7 @@ def create() -> Any:
         flash("This call has no audio file to cut from.", "error")
         return redirect(url_for("calls.show", call_id=call.id))
     rubric_id, _, criterion_id = (request.form.get("criterion") or "").partition("/")
-    transcript = latest_transcript(db, call)
+    transcript = latest_transcript(db, call.id)
     clip = Clip(
         call_id=call.id,
         agent_id=call.agent_id,
@@ -93,11 +94,10 @@ def create() -> Any:
         flash(str(exc), "error")
         return redirect(url_for("calls.show", call_id=call.id))
     clip.audio_path = str(target)
-    audit(
+    audit_row(
         db,
-        entity="clips",
-        entity_id=clip.id,
-        action="create",
+        clip,
+        "create",
         user=user,
         new={
             "call_id": call.id,
@@ -152,7 +152,8 @@ def library() -> Any:
     agents = scope_agents(db, user)
     stmt = (
         select(Clip).where(Clip.agent_id.in_([a.id for a in agents]))
-        if user.role in ("agent", "team_leader") and (user.role == "agent" or user.team_id is not None)
+        if user.role in (UserRole.AGENT, UserRole.TEAM_LEADER)
+        and (user.role == UserRole.AGENT or user.team_id is not None)
         else select(Clip)
     )
     agent_id = request.args.get("agent", type=parse_record_id)

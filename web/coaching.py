@@ -12,8 +12,9 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from qa_scoring.store.audit import audit
+from qa_scoring.store.audit import audit_row
 from qa_scoring.store.models import ACTION_STATUSES, ActionItem, Agent, Clip, CoachingSession, utcnow
+from qa_scoring.user_roles import UserRole
 from web.access import can_see_agent
 from web.auth import current_user, roles
 from web.db import get_db
@@ -22,8 +23,8 @@ from web.queue import scope_agents
 
 bp = Blueprint("coaching", __name__, url_prefix="/coaching")
 
-EDITORS = ("team_leader", "admin")
-VIEWERS = ("team_leader", "qa_officer", "admin", "agent")
+EDITORS = (UserRole.TEAM_LEADER, UserRole.ADMIN)
+VIEWERS = (UserRole.TEAM_LEADER, UserRole.QA_OFFICER, UserRole.ADMIN, UserRole.AGENT)
 GROW = ("goal", "reality", "options", "will")
 
 
@@ -87,13 +88,10 @@ def create() -> Any:
         session_date=_date(request.form.get("session_date")) or dt.date.today(),
         **{f: (request.form.get(f) or "").strip() for f in GROW},
     )
-    db.add(record)
-    db.flush()
-    audit(
+    audit_row(  # adds and flushes the new row
         db,
-        entity="coaching_sessions",
-        entity_id=record.id,
-        action="create",
+        record,
+        "create",
         user=current_user(),
         new={"agent_id": agent.id, **{f: getattr(record, f) for f in GROW}},
     )
@@ -138,11 +136,10 @@ def update(record_id: int) -> Any:
     record.clips = list(db.scalars(select(Clip).where(Clip.id.in_(wanted), Clip.agent_id == record.agent_id)))
     record.updated_at = utcnow()
     db.flush()
-    audit(
+    audit_row(
         db,
-        entity="coaching_sessions",
-        entity_id=record.id,
-        action="update",
+        record,
+        "update",
         user=current_user(),
         old=old,
         new={f: getattr(record, f) for f in (*GROW, "notes")} | {"clips": sorted(c.id for c in record.clips)},
@@ -165,11 +162,10 @@ def add_action(record_id: int) -> Any:
     item = ActionItem(text=text, due_date=due, status="open")
     record.action_items.append(item)
     db.flush()
-    audit(
+    audit_row(
         db,
-        entity="action_items",
-        entity_id=item.id,
-        action="create",
+        item,
+        "create",
         user=current_user(),
         new={"text": text, "due_date": due.isoformat(), "coaching_session_id": record.id},
     )
@@ -191,14 +187,6 @@ def update_action(item_id: int) -> Any:
     old = {"status": item.status}
     item.status = status
     item.completed_at = utcnow() if status == "done" else None
-    audit(
-        db,
-        entity="action_items",
-        entity_id=item.id,
-        action="update",
-        user=current_user(),
-        old=old,
-        new={"status": status},
-    )
+    audit_row(db, item, "update", user=current_user(), old=old, new={"status": status})
     db.commit()
     return redirect(url_for("coaching.show", record_id=item.coaching_session_id))

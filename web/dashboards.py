@@ -7,8 +7,9 @@ from typing import Any
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from qa_scoring.review import stats
 from qa_scoring.store.models import Agent, Call, Team
-from web import stats
+from qa_scoring.user_roles import UserRole
 from web.access import can_see_agent, scope_calls
 from web.auth import current_user, roles
 from web.charts import line_chart, paired_bars
@@ -53,22 +54,22 @@ def _trend_charts(facts: list[stats.CallFacts], team: list[stats.CallFacts], rub
 
 
 @bp.route("/")
-@roles("qa_officer", "team_leader", "admin", "agent")
+@roles(UserRole.QA_OFFICER, UserRole.TEAM_LEADER, UserRole.ADMIN, UserRole.AGENT)
 def index() -> Any:
     user = current_user()
-    if user.role == "agent":
+    if user.role == UserRole.AGENT:
         if not user.agent_id:
             abort(403)
         return redirect(url_for("dashboards.agent", agent_id=user.agent_id))
     db = get_db()
     teams = list(db.scalars(select(Team).order_by(Team.name)))
-    if user.role == "team_leader" and user.team_id is not None:
+    if user.role == UserRole.TEAM_LEADER and user.team_id is not None:
         teams = [t for t in teams if t.id == user.team_id]
     return render_template("dashboards/index.html", teams=teams, agents=scope_agents(db, user))
 
 
 @bp.route("/agent/<int:agent_id>")
-@roles("qa_officer", "team_leader", "admin", "agent")
+@roles(UserRole.QA_OFFICER, UserRole.TEAM_LEADER, UserRole.ADMIN, UserRole.AGENT)
 def agent(agent_id: int) -> Any:
     db = get_db()
     agent = db.get(Agent, agent_id)
@@ -111,14 +112,14 @@ def agent(agent_id: int) -> Any:
 
 
 @bp.route("/team/<int:team_id>")
-@roles("qa_officer", "team_leader", "admin")
+@roles(UserRole.QA_OFFICER, UserRole.TEAM_LEADER, UserRole.ADMIN)
 def team(team_id: int) -> Any:
     db = get_db()
     team = db.get(Team, team_id)
     if team is None:
         abort(404)
     user = current_user()
-    if user.role == "team_leader" and user.team_id not in (None, team.id):
+    if user.role == UserRole.TEAM_LEADER and user.team_id not in (None, team.id):
         abort(403)
     facts = stats.call_facts(db, _calls(team_id=team.id))
     rubrics = sorted({r for f in facts for r in f.scores})
@@ -162,12 +163,12 @@ def _mean(values: list[float | None]) -> float | None:
 
 
 @bp.route("/calibration")
-@roles("qa_officer", "team_leader", "admin")
+@roles(UserRole.QA_OFFICER, UserRole.TEAM_LEADER, UserRole.ADMIN)
 def calibration() -> Any:
     db = get_db()
     user = current_user()
     call_ids = None
-    if user.role == "team_leader" and user.team_id is not None:
+    if user.role == UserRole.TEAM_LEADER and user.team_id is not None:
         call_ids = [c.id for c in _calls()]
     prescore = stats.prescore_agreement(db, call_ids)
     reviewers, twice = stats.reviewer_agreement(db, call_ids)

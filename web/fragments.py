@@ -101,7 +101,7 @@ class Fragment:
 
 def transcript_fragment(transcript: Any | None, duration: float | None) -> Fragment:
     """The lanes + transcript HTML and the metric list for ``transcript`` (a store row, or the
-    identity row of ``web.review.transcript_ref``: the document is loaded only on a miss)."""
+    identity row of ``qa_scoring.review.decisions.transcript_ref``: the document is loaded only on a miss)."""
     if transcript is None:
         return _render({"turns": []}, {}, duration)
 

@@ -16,6 +16,7 @@ from sqlalchemy import and_, exists, func, select
 
 from qa_scoring.review.selection import AUTO_FAIL, kind_of, one_per_kind
 from qa_scoring.store.models import Agent, Call, Dispute, Review, Scorecard, Team
+from qa_scoring.user_roles import UserRole
 from web.access import scope_calls
 from web.auth import current_user, roles
 from web.db import get_db
@@ -46,7 +47,7 @@ def queue_query(args: dict[str, str], user: Any) -> tuple[Any, dict[str, Any]]:
     open_dispute = exists().where(and_(Dispute.call_id == Call.id, Dispute.status == "open"))
     draft = exists().where(and_(Review.call_id == Call.id, Review.status == "draft"))
     submitted = exists().where(and_(Review.call_id == Call.id, Review.status == "submitted"))
-    default_status = "all" if user.role == "agent" else "needs_review"
+    default_status = "all" if user.role == UserRole.AGENT else "needs_review"
     status = args.get("status") or default_status
     if status not in STATUSES:
         status = default_status
@@ -85,7 +86,7 @@ def queue_query(args: dict[str, str], user: Any) -> tuple[Any, dict[str, Any]]:
 
 
 @bp.route("/")
-@roles("qa_officer", "team_leader", "agent", "admin")
+@roles(UserRole.QA_OFFICER, UserRole.TEAM_LEADER, UserRole.AGENT, UserRole.ADMIN)
 def index() -> Any:
     db = get_db()
     user = current_user()
@@ -124,7 +125,7 @@ def index() -> Any:
         ).all()
     )
     agents = scope_agents(db, user)
-    teams = list(db.scalars(select(Team).order_by(Team.name))) if user.role != "agent" else []
+    teams = list(db.scalars(select(Team).order_by(Team.name))) if user.role != UserRole.AGENT else []
     rubrics = list(db.scalars(select(Scorecard.rubric_id).distinct().order_by(Scorecard.rubric_id)))
     args = {k: v for k, v in filters.items()}
     return render_template(
@@ -145,7 +146,8 @@ def index() -> Any:
     )
 
 
-DISPUTE = "dispute"  # the reason web.review adds; the open dispute itself is shown from the store
+# The reason qa_scoring.review.decisions adds; the open dispute itself is shown from the store.
+DISPUTE = "dispute"
 
 
 def reason_tags(call: Call, disputed: bool) -> list[tuple[str, str]]:
@@ -160,8 +162,8 @@ def reason_tags(call: Call, disputed: bool) -> list[tuple[str, str]]:
 
 def scope_agents(db: Any, user: Any) -> list[Agent]:
     stmt = select(Agent).order_by(Agent.name, Agent.external_id)
-    if user.role == "agent":
+    if user.role == UserRole.AGENT:
         stmt = stmt.where(Agent.id == user.agent_id)
-    elif user.role == "team_leader" and user.team_id is not None:
+    elif user.role == UserRole.TEAM_LEADER and user.team_id is not None:
         stmt = stmt.where(Agent.team_id == user.team_id)
     return list(db.scalars(stmt))

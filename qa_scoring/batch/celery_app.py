@@ -37,20 +37,21 @@ def make_app(broker_url: str | None = None) -> Celery:
     return app
 
 
-def _process_call_task(call_id: int, batch_run_id: int, rubrics: list[str] | None = None) -> dict[str, Any]:
+def _process_call_task(call_id: int, batch_run_id: int, *_: Any) -> dict[str, Any]:
+    """One call of a run; the rubrics to score are the run's own (read from its row). Extra
+    arguments are ignored: tasks queued by an older version carried the rubric ids."""
     from qa_scoring.batch.process import process_call
 
-    return process_call(call_id, batch_run_id, rubrics).to_dict()
+    return process_call(call_id, batch_run_id).to_dict()
 
 
 @worker_process_init.connect
 def _load_models(**_: Any) -> None:
     """Each worker child loads the models once, after the fork, before its first task."""
-    import os
-
     from qa_scoring.batch.worker_models import init_worker
 
-    init_worker(get_settings(), threads=int(os.environ.get("QA_SCORING_WORKER_THREADS", "1")))
+    settings = get_settings()
+    init_worker(settings, threads=settings.worker_threads or 1)
 
 
 app = make_app()

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from qa_scoring.batch.leases import reclaim_expired
-from qa_scoring.batch.runner import BatchOptions, _progress
+from qa_scoring.batch.options import BatchOptions, progress_bar
 from qa_scoring.config import Settings
 from qa_scoring.store.db import in_transaction
 from qa_scoring.store.models import Job
@@ -75,12 +75,11 @@ def run_celery(
     from qa_scoring.batch.celery_app import make_app
 
     app = make_app(settings.celery_broker_url)
-    rubrics = options.rubrics or None
-    bar = _progress(len(call_ids), options)
+    bar = progress_bar(len(call_ids), options)
     sent: dict[int, int] = {}  # call id -> attempts seen when last enqueued
     for call_id in call_ids:
         sent[call_id] = 0
-        if not _send(app, call_id, run_id, rubrics, bar.write):
+        if not _send(app, call_id, run_id, bar.write):
             break  # the broker is down: the starvation check below sends them when it is back
     starved = 0  # polls in a row with calls pending and nothing queued for them
     base = len(call_ids)  # a resumed run counts only what is left
@@ -93,7 +92,7 @@ def run_celery(
             for call_id, attempts in seen.again.items():
                 if attempts > sent.get(call_id, 0):
                     sent[call_id] = attempts
-                    _send(app, call_id, run_id, rubrics, bar.write)
+                    _send(app, call_id, run_id, bar.write)
             queued = queue_size(app)
             starved = starved + 1 if seen.by_state["pending"] and queued == 0 else 0
             if starved >= STARVED_POLLS:
@@ -104,7 +103,7 @@ def run_celery(
                     f"nothing queued for {len(lost)} pending call(s) (broker restarted?); sending them again"
                 )
                 for call_id in lost:
-                    if not _send(app, call_id, run_id, rubrics, bar.write):
+                    if not _send(app, call_id, run_id, bar.write):
                         break
                 starved = 0
             left = seen.by_state["pending"] + seen.by_state["running"]
@@ -154,7 +153,7 @@ def queue_size(app: Any) -> int | None:
         return None
 
 
-def _send(app: Any, call_id: int, run_id: int, rubrics: list[str] | None, say: Any) -> bool:
+def _send(app: Any, call_id: int, run_id: int, say: Any) -> bool:
     """Publish one task, retrying a restarting broker for a few seconds; False if it stays down
     (the call stays pending and is sent again once the broker answers)."""
     from qa_scoring.batch.celery_app import TASK_NAME
@@ -162,7 +161,7 @@ def _send(app: Any, call_id: int, run_id: int, rubrics: list[str] | None, say: A
     try:
         app.send_task(
             TASK_NAME,
-            args=[call_id, run_id, rubrics],
+            args=[call_id, run_id],
             retry=True,
             retry_policy={"max_retries": 5, "interval_start": 0.5, "interval_step": 0.5, "interval_max": 2},
         )

@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from qa_scoring.config import Settings
-from qa_scoring.store.audit import audit
+from qa_scoring.store.audit import audit_row
 from qa_scoring.store.models import Call, Job, utcnow
 
 log = logging.getLogger(__name__)
@@ -79,11 +79,10 @@ def reclaim_expired(session: Session, run_id: int, settings: Settings) -> list[i
         if call is not None:
             call.status = "failed" if out_of_attempts else "pending"
             call.last_error = job.last_error if out_of_attempts else call.last_error
-        audit(
+        audit_row(
             session,
-            entity="jobs",
-            entity_id=job.id,
-            action="reclaim",
+            job,
+            "reclaim",
             actor="system",
             old={"worker": lost, "heartbeat_at": (job.heartbeat_at or job.started_at or now).isoformat()},
             new={"state": job.state, "call_id": job.call_id, "batch_run_id": run_id},

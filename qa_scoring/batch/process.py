@@ -61,7 +61,29 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def process_call(call_id: int, batch_run_id: int, rubrics: list[str] | None = None) -> Outcome:
+@dataclass
+class Claim:
+    """A job this worker now holds, with what it needs to process the call."""
+
+    job_id: int
+    attempts: int
+    audio_path: str
+    content_sha256: str
+    rubric_ids: list[str] | None  # the batch run's --rubric choice; None: every rubric
+
+
+@dataclass
+class Processed:
+    """A call's results, ready to store in one transaction."""
+
+    document: dict[str, Any]  # the redacted transcript
+    spans: list[Any]  # what was redacted, where
+    redacted_path: str | None
+    scored: ScoredCall
+    seconds: float
+
+
+def process_call(call_id: int, batch_run_id: int) -> Outcome:
     """Run the whole pipeline for one call of a batch run and store the result (see module doc)."""
     settings = worker_settings()
     factory = session_factory(settings.resolved_database_url)
@@ -71,43 +93,25 @@ def process_call(call_id: int, batch_run_id: int, rubrics: list[str] | None = No
     )
     if isinstance(claim, Outcome):
         return claim
-    job_id, attempts, audio_path, content_sha = claim
     started = time.perf_counter()
     try:
-        with heartbeat(factory, job_id, token, settings.job_lease_s):
-            transcript_doc, spans, redacted_path, scored = _run_pipeline(
-                audio_path, content_sha, call_id, settings
-            )
+        with heartbeat(factory, claim.job_id, token, settings.job_lease_s):
+            processed = _run_pipeline(claim, call_id, settings)
     except Exception as exc:  # noqa: BLE001 - every failure is recorded per call, never stops the batch
         permanent = _is_permanent(exc)
         reason = _reason(exc)
-        retry = not permanent and attempts < settings.max_attempts
+        retry = not permanent and claim.attempts < settings.max_attempts
         in_transaction(
-            factory, lambda session: _record_failure(session, job_id, call_id, token, reason, retry)
+            factory, lambda session: _record_failure(session, claim.job_id, call_id, token, reason, retry)
         )
         return Outcome(call_id, "retry" if retry else "failed", error=reason)
-    elapsed = time.perf_counter() - started
+    processed.seconds = time.perf_counter() - started
     return in_transaction(
-        factory,
-        lambda session: _store(
-            session,
-            job_id,
-            call_id,
-            token,
-            transcript_doc,
-            spans,
-            redacted_path,
-            scored,
-            rubrics,
-            elapsed,
-            settings,
-        ),
+        factory, lambda session: _store(session, claim.job_id, call_id, token, processed, settings)
     )
 
 
-def _claim(
-    session: Session, call_id: int, run_id: int, token: str, lease_s: float
-) -> tuple[int, int, str, str] | Outcome:
+def _claim(session: Session, call_id: int, run_id: int, token: str, lease_s: float) -> Claim | Outcome:
     query = select(Job).where(Job.batch_run_id == run_id, Job.call_id == call_id)
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         query = query.with_for_update()
@@ -120,7 +124,8 @@ def _claim(
         # A second delivery of a task whose worker is alive and renewing its lease.
         return Outcome(call_id, "skipped", error=f"job held by {job.worker}")
     if job.batch_run.status != "running":
-        # A task left in the broker by a run that was interrupted: its calls belong to a newer run.
+        # A task left in the broker by a run that is not running now (re-running the same command
+        # resumes an interrupted run and sends its calls again).
         return Outcome(call_id, "skipped", error=f"batch run {run_id} is {job.batch_run.status}")
     call = session.get(Call, call_id)
     assert call is not None  # the foreign key guarantees it
@@ -129,13 +134,17 @@ def _claim(
     job.worker = token
     job.started_at = job.heartbeat_at = utcnow()
     call.status = "processing"
-    return job.id, job.attempts, call.audio_path, call.content_sha256
+    return Claim(
+        job.id,
+        job.attempts,
+        call.audio_path,
+        call.content_sha256,
+        job.batch_run.options.get("rubrics") or None,
+    )
 
 
-def _run_pipeline(
-    audio_path: str, content_sha: str, call_id: int, settings: Settings
-) -> tuple[dict[str, Any], list[Any], str | None, ScoredCall]:
-    path = Path(audio_path)
+def _run_pipeline(claim: Claim, call_id: int, settings: Settings) -> Processed:
+    path = Path(claim.audio_path)
     check_input(path, settings)
     held = models()
     transcript = held.pipeline.transcribe_file(path, call_id=str(call_id))
@@ -143,9 +152,9 @@ def _run_pipeline(
         raise InputError(
             f"{path}: {transcript.duration:.0f} s long, over max_duration_s={settings.max_duration_s:g}"
         )
-    redacted, spans, redacted_path = _redact(transcript, path, content_sha, settings)
-    scored = held.scorer.score(redacted)
-    return redacted.to_dict(), spans, redacted_path, scored
+    redacted, spans, redacted_path = _redact(transcript, path, claim.content_sha256, settings)
+    scored = held.scorer.score(redacted, claim.rubric_ids)
+    return Processed(redacted.to_dict(), spans, redacted_path, scored, 0.0)
 
 
 def check_input(path: Path, settings: Settings) -> None:
@@ -186,11 +195,13 @@ def _redact(
     from qa_scoring.redact.audio import redact_audio
     from qa_scoring.redact.transcript import redact_transcript
 
+    if not settings.redact:  # stored as heard, and the UI plays the original recording
+        return transcript, [], None
     redacted, spans = redact_transcript(transcript)
     target = Path(settings.data_dir) / "redacted" / content_sha[:2] / f"{content_sha}.wav"
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(f".{os.getpid()}.part.wav")
-    redact_audio(path, spans, partial)
+    redact_audio(path, spans, partial, mode=settings.redact_audio_mode)
     os.replace(partial, target)  # atomic: a killed worker never leaves a half-written file in place
     return redacted, [_plain(s) for s in spans], str(target)
 
@@ -251,18 +262,9 @@ def _record_failure(
 
 
 def _store(
-    session: Session,
-    job_id: int,
-    call_id: int,
-    token: str,
-    document: dict[str, Any],
-    spans: list[Any],
-    redacted_path: str | None,
-    scored: ScoredCall,
-    rubrics: list[str] | None,
-    elapsed: float,
-    settings: Settings,
+    session: Session, job_id: int, call_id: int, token: str, processed: Processed, settings: Settings
 ) -> Outcome:
+    document, scored, elapsed = processed.document, processed.scored, processed.seconds
     duration = document.get("duration")
     if not _owned(
         session,
@@ -286,13 +288,11 @@ def _store(
         model_versions={**(document.get("models") or {}), "scoring": scored.models},
         document=document,
         scoring=scored.to_dict(),
-        redaction_spans=spans,
+        redaction_spans=processed.spans,
     )
     session.add(transcript)
     session.flush()
-    rows = scorecard_rows(
-        scored, call_id=call_id, transcript_id=transcript.id, transcript_version=version, rubrics=rubrics
-    )
+    rows = scorecard_rows(scored, call_id=call_id, transcript_id=transcript.id, transcript_version=version)
     session.add_all(rows)
     scores = {row.rubric_id: row.score for row in rows}
     if version > 1:
@@ -304,13 +304,13 @@ def _store(
             new={"transcript_version": version, "scores": scores},
             reason="batch re-score",
         )
-    decision = selection.decide(scored, call.content_sha256, settings, rubrics)
+    decision = selection.decide(scored, call.content_sha256, settings)
     batch_pass.apply(call, decision)
     call.status = "scored"
     call.last_error = None
     call.scored_at = utcnow()
     call.duration = duration
-    call.redacted_audio_path = redacted_path
+    call.redacted_audio_path = processed.redacted_path
     return Outcome(
         call_id,
         "done",

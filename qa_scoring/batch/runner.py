@@ -10,40 +10,27 @@ from __future__ import annotations
 import multiprocessing
 import os
 import socket
-import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from qa_scoring.batch import report as reporting
+from qa_scoring.batch.options import BatchOptions, progress_bar
 from qa_scoring.batch.process import Outcome, process_call
 from qa_scoring.batch.worker_models import init_worker, usable_cores
 from qa_scoring.config import Settings
 from qa_scoring.ingest import ingest_paths
 from qa_scoring.logs import start_file_log
 from qa_scoring.review.batch_pass import BatchReview, finish_batch
+from qa_scoring.store.audit import audit_row
 from qa_scoring.store.db import open_store
 from qa_scoring.store.models import BatchRun, Call, Job, utcnow
-
-
-@dataclass
-class BatchOptions:
-    paths: Sequence[str] = ()
-    workers: int = 1
-    rubrics: list[str] = field(default_factory=list)
-    engine: str = "local"  # local | celery
-    rescore: bool = False  # also re-process calls already scored (adds a transcript version)
-    retry_failed: bool = False  # give failed calls another run
-    manifest: str | None = None
-    pattern: str | None = None
-    progress: bool = True
-    wait_timeout: float | None = None  # celery engine: give up waiting after this many seconds
 
 
 @dataclass
@@ -174,6 +161,17 @@ def run_batch(settings: Settings, options: BatchOptions, echo: Callable[[str], N
             session.add(run)
         else:
             echo(f"batch run {run.id} was interrupted; resuming it")
+        session.flush()
+        if not settings.redact:
+            audit_row(
+                session,
+                run,
+                "redaction_off",
+                actor="system",
+                new={"redact": False},
+                reason="setting redact = false: transcripts and audio of this run are stored unredacted",
+            )
+            echo("redaction is OFF (setting redact = false): transcripts and audio are stored as heard")
         run.status, run.finished_at = "running", None
         run.host, run.pid = socket.gethostname(), os.getpid()
         session.flush()
@@ -239,20 +237,6 @@ def run_batch(settings: Settings, options: BatchOptions, echo: Callable[[str], N
     return BatchResult(run_id, report_data, interrupted)
 
 
-def _progress(total: int, options: BatchOptions) -> Any:
-    from tqdm import tqdm
-
-    return tqdm(
-        total=total,
-        unit="call",
-        file=sys.stderr,
-        disable=not options.progress,
-        dynamic_ncols=True,
-        smoothing=0.1,
-        desc="scoring",
-    )
-
-
 def run_local(
     factory: sessionmaker[Session],
     settings: Settings,
@@ -261,7 +245,7 @@ def run_local(
     options: BatchOptions,
 ) -> None:
     workers = max(1, min(options.workers, len(call_ids)))
-    bar = _progress(len(call_ids), options)
+    bar = progress_bar(len(call_ids), options)
     failed = 0
 
     def settle(outcome: Outcome) -> bool:
@@ -280,7 +264,7 @@ def run_local(
             queue = list(call_ids)
             while queue:
                 call_id = queue.pop(0)
-                if settle(process_call(call_id, run_id, options.rubrics or None)):
+                if settle(process_call(call_id, run_id)):
                     queue.append(call_id)
             return
         threads = max(1, usable_cores() // workers)
@@ -307,12 +291,11 @@ def _pool_round(
         workers, mp_context=context, initializer=init_worker, initargs=(settings, threads)
     )
     futures: dict[Future[Outcome], int] = {}
-    rubrics = options.rubrics or None
     unsettled = set(call_ids)  # calls of this round with no final outcome yet
     progress = 0
     try:
         for call_id in call_ids:
-            futures[pool.submit(process_call, call_id, run_id, rubrics)] = call_id
+            futures[pool.submit(process_call, call_id, run_id)] = call_id
         while futures:
             finished, _ = wait(futures, return_when=FIRST_COMPLETED)
             for future in finished:
@@ -320,7 +303,7 @@ def _pool_round(
                 outcome = future.result()  # BrokenProcessPool if a worker died
                 progress += 1
                 if settle(outcome):
-                    futures[pool.submit(process_call, call_id, run_id, rubrics)] = call_id
+                    futures[pool.submit(process_call, call_id, run_id)] = call_id
                 else:
                     unsettled.discard(call_id)
     except BrokenProcessPool:

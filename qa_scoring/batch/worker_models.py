@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING
 
 from qa_scoring.config import Settings, get_settings
+
+if TYPE_CHECKING:  # imported for real only when the models are loaded (torch, ctranslate2)
+    from qa_scoring.scorer import Scorer
+    from qa_scoring.transcribe.pipeline import SpeechPipeline
 
 
 @dataclass
 class WorkerModels:
-    pipeline: Any  # qa_scoring.transcribe.pipeline.SpeechPipeline
-    scorer: Any  # qa_scoring.rubric.scorer.Scorer
+    pipeline: SpeechPipeline
+    scorer: Scorer  # every rubric; each batch run picks its own when scoring
 
 
 _settings: Settings | None = None
@@ -27,7 +31,7 @@ _models_key: tuple[object, ...] | None = None
 # Settings that change what the loaded models are; anything else can change without a reload.
 MODEL_FIELDS = (
     "models_dir", "asr_model", "asr_compute_type", "asr_beam_size", "asr_threads", "language", "num_speakers",
-    "channel_roles", "organisation_names", "rubrics_dir", "batch_rubrics", "max_duration_s", "max_file_mb",
+    "channel_roles", "organisation_names", "rubrics_dir", "max_duration_s", "max_file_mb",
     "diarise_threads",
 )  # fmt: skip
 
@@ -86,13 +90,10 @@ def models() -> WorkerModels:
     """This process's models, loaded on first use."""
     global _models, _models_key
     if _models is None:
-        from qa_scoring.rubric.scorer import Scorer
+        from qa_scoring.scorer import Scorer
         from qa_scoring.transcribe.pipeline import SpeechPipeline
 
         settings = worker_settings()
-        rubric_ids = [r.strip() for r in settings.batch_rubrics.split(",") if r.strip()] or None
-        _models = WorkerModels(
-            pipeline=SpeechPipeline.load(settings), scorer=Scorer.load(settings, rubric_ids=rubric_ids)
-        )
+        _models = WorkerModels(pipeline=SpeechPipeline.load(settings), scorer=Scorer.load(settings))
         _models_key = _key(settings)
     return _models

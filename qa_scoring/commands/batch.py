@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -68,8 +67,9 @@ def batch(
     Safe to interrupt: a re-run resumes where the last one stopped. Failed calls are reported
     with their reason and never stop the batch.
     """
+    from qa_scoring.batch.options import BatchOptions
     from qa_scoring.batch.report import format_text
-    from qa_scoring.batch.runner import BatchOptions, run_batch
+    from qa_scoring.batch.runner import run_batch
     from qa_scoring.config import get_settings
     from qa_scoring.ingest.metadata import MetadataError
     from qa_scoring.store.db import StoreError
@@ -89,7 +89,6 @@ def batch(
             load_rubrics(settings.rubrics_dir, rubrics)
         except RubricError as exc:
             raise click.ClickException(f"--rubric: {exc}") from None
-        settings = replace(settings, batch_rubrics=",".join(rubrics))
     options = BatchOptions(
         paths=paths,
         workers=workers or settings.workers,

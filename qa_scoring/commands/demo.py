@@ -24,11 +24,12 @@ SAMPLES = PROJECT_ROOT / "samples" / "calls"
 @click.option("--no-serve", is_flag=True, help="Score and report only; do not start the UI.")
 def demo(host: str, port: int, workers: int | None, no_serve: bool) -> None:
     """Score the bundled sample calls into the local store, print the report, then serve the UI."""
+    from qa_scoring.batch.options import BatchOptions
     from qa_scoring.batch.report import format_text
-    from qa_scoring.batch.runner import BatchOptions, run_batch
+    from qa_scoring.batch.runner import run_batch
     from qa_scoring.config import get_settings
+    from qa_scoring.demo_users import seed_demo_users
     from qa_scoring.store.db import open_store
-    from web.demo import seed_demo_users
 
     settings = get_settings()
     click.echo(f"store: {settings.resolved_database_url}", err=True)

@@ -8,7 +8,7 @@ fold's training set.
 
 ``--loso batch|sector`` holds out a whole source at a time (the map is ``LABELLED_DIR/sources.yaml``)
 and reports every group and the worst one. ``--styles`` measures the same calls rewritten in each
-transcript style (``qa_scoring.rubric.styles``); the models are trained once per fold and predict
+transcript style (``qa_scoring.behaviours.styles``); the models are trained once per fold and predict
 every style, since a style only rewrites the calls being measured. Every mode also reports the
 calibration of the behaviour probabilities and the share of decisions not left to a reviewer.
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import click
 
-from qa_scoring.rubric.sources import GROUPINGS
+from qa_scoring.behaviours.sources import GROUPINGS
 
 
 @click.command("eval")
@@ -58,11 +58,11 @@ def eval_command(
     as_json: bool,
 ) -> None:
     """Measure behaviour detection against labelled calls the classifiers were not trained on."""
+    from qa_scoring.behaviours import measure as ev
+    from qa_scoring.behaviours.labelled import LabelledDataError, load_dir
+    from qa_scoring.behaviours.sources import load_sources
+    from qa_scoring.behaviours.styles import STYLES, restyled
     from qa_scoring.commands.eval_tables import print_result
-    from qa_scoring.rubric import measure as ev
-    from qa_scoring.rubric.labelled import LabelledDataError, load_dir
-    from qa_scoring.rubric.sources import load_sources
-    from qa_scoring.rubric.styles import STYLES, restyled
 
     if asr_style and all_styles:
         raise click.ClickException("--styles already includes the ASR style; give one of the two")
@@ -128,7 +128,7 @@ def eval_command(
 
 def _usable_detector(calls: list, force_cv: bool):  # -> BehaviourDetector | None
     """The installed model, unless cross-validation is asked for or it was trained on these calls."""
-    from qa_scoring.rubric.detector import BehaviourDetector, ModelMissingError
+    from qa_scoring.behaviours import BehaviourDetector, ModelMissingError
 
     if force_cv:
         return None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from qa_scoring.rubric.spec import BEHAVIOUR_IDS
+from qa_scoring.behaviours import BEHAVIOUR_IDS
 
 
 def _f(value: float | None, width: int = 6) -> str:

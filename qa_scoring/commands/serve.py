@@ -14,18 +14,9 @@ sockets) and opens its own connections.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import click
-
-
-def default_workers() -> int:
-    """One worker per CPU this process may run on (a container's CPU set, not the host's)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
 
 
 @click.command()
@@ -35,8 +26,7 @@ def default_workers() -> int:
     "--workers",
     type=click.IntRange(min=1),
     default=None,
-    envvar="QA_SCORING_WEB_WORKERS",
-    help="Worker processes (default: one per CPU; env QA_SCORING_WEB_WORKERS).",
+    help="Worker processes (default: setting web_workers, else one per CPU).",
 )
 @click.option(
     "--threads",
@@ -48,13 +38,15 @@ def default_workers() -> int:
 @click.option("--debug", is_flag=True, help="Flask's development server with reloader (never in production).")
 def serve(host: str, port: int, workers: int | None, threads: int, debug: bool) -> None:
     """Serve the review UI."""
+    from qa_scoring.batch.worker_models import usable_cores
+    from qa_scoring.config import get_settings
     from web import create_app
 
     app = create_app()
     if debug:
         app.run(host=host, port=port, debug=True)
         return
-    workers = workers or default_workers()
+    workers = workers or get_settings().web_workers or usable_cores()
     click.echo(
         f"qa-scoring UI on http://{host}:{port}/ ({workers} worker processes x {threads} threads; "
         "Ctrl+C to stop)"

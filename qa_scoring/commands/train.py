@@ -22,9 +22,9 @@ import click
 )
 def train(labelled_dirs: tuple[Path, ...], out_dir: Path | None) -> None:
     """Train the behaviour classifiers from labelled calls."""
-    from qa_scoring.rubric import measure as ev
-    from qa_scoring.rubric.detector import models_folder
-    from qa_scoring.rubric.labelled import LabelledDataError, load_dir
+    from qa_scoring.behaviours import measure as ev
+    from qa_scoring.behaviours import models_folder
+    from qa_scoring.behaviours.labelled import LabelledDataError, load_dir
 
     try:
         calls = [c for d in labelled_dirs for c in load_dir(d)]

@@ -6,6 +6,8 @@ import sys
 
 import click
 
+from qa_scoring.user_roles import ROLES
+
 
 @click.group()
 def users() -> None:
@@ -14,7 +16,7 @@ def users() -> None:
 
 @users.command("add")
 @click.argument("username")
-@click.option("--role", required=True, type=click.Choice(["qa_officer", "team_leader", "agent", "admin"]))
+@click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input (first line).")
 @click.option("--agent", "agent_external_id", default=None, help="Agent external id (for the agent role).")
 @click.option("--team", default=None, help="Team name (for team leaders).")
@@ -30,10 +32,10 @@ def add(
     """Add a user; the password is read from stdin or prompted for (never a command-line argument)."""
     from sqlalchemy import select
 
-    from qa_scoring.store.audit import audit
+    from qa_scoring.store.audit import audit_row
     from qa_scoring.store.db import open_store
     from qa_scoring.store.models import Agent, Team, User
-    from web.auth import create_user
+    from qa_scoring.store.users import create_user
 
     password = (
         sys.stdin.readline().rstrip("\n")
@@ -59,14 +61,7 @@ def add(
         except ValueError as exc:
             raise click.ClickException(str(exc)) from None
         session.flush()
-        audit(
-            session,
-            entity="users",
-            entity_id=user.id,
-            action="create",
-            actor="cli",
-            new={"username": username, "role": role},
-        )
+        audit_row(session, user, "create", actor="cli", new={"username": username, "role": role})
         session.commit()
     click.echo(f"created {username} ({role})")
 

@@ -11,9 +11,14 @@ import click
 @click.option(
     "--concurrency", type=int, default=1, show_default=True, help="Worker processes on this machine."
 )
-@click.option("--threads", type=int, default=0, help="Threads per process (default: cores / concurrency).")
+@click.option(
+    "--threads",
+    type=int,
+    default=None,
+    help="Threads per process (default: setting worker_threads, else cores / concurrency).",
+)
 @click.option("--loglevel", default="info", show_default=True)
-def worker(concurrency: int, threads: int, loglevel: str) -> None:
+def worker(concurrency: int, threads: int | None, loglevel: str) -> None:
     """Take calls from the Redis broker (celery_broker_url) and store results in the database.
 
     Every worker machine needs the same QA_SCORING_DATABASE_URL (PostgreSQL), the broker URL, the
@@ -25,7 +30,8 @@ def worker(concurrency: int, threads: int, loglevel: str) -> None:
 
     settings = get_settings()
     ensure_schema(settings.resolved_database_url)
-    per_process = threads or max(1, usable_cores() // concurrency)
+    per_process = threads or settings.worker_threads or max(1, usable_cores() // concurrency)
+    # The pool's child processes read their settings afresh (from the environment, like the rest).
     os.environ["QA_SCORING_WORKER_THREADS"] = str(per_process)
     from qa_scoring.batch.celery_app import QUEUE, app
 

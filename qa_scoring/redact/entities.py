@@ -22,8 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from qa_scoring.rubric.cards import luhn_valid
-from qa_scoring.spoken_numbers import TEENS, TENS, UNITS, DigitRun, digit_runs
+from qa_scoring.spoken_numbers import TEENS, TENS, UNITS, DigitRun, digit_runs, luhn_valid
 
 KINDS = ("CARD", "CVV", "EXPIRY", "SORT_CODE", "ACCOUNT", "DOB", "POSTCODE", "EMAIL", "PHONE")
 # How many turns after a question its answer may come ("hang on... right, it's ...").

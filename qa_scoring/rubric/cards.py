@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from qa_scoring.spoken_numbers import digit_runs
+from qa_scoring.spoken_numbers import digit_runs, luhn_valid
 
 MIN_LEN, MAX_LEN = 13, 19
 
@@ -28,18 +28,6 @@ class CardMatch:
     def masked(self) -> str:
         """Safe to show: only the last four digits, as PCI DSS allows."""
         return "*" * (len(self.digits) - 4) + self.digits[-4:]
-
-
-def luhn_valid(digits: str) -> bool:
-    if not digits.isdigit() or len(digits) < 2:
-        return False
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2 == 1:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
 
 
 def find_card_numbers(text: str) -> list[CardMatch]:

@@ -14,6 +14,8 @@ Semantics (the contract ``rubrics/README.md`` documents):
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from qa_scoring.rubric.metrics import METRICS, CallMetrics
 from qa_scoring.rubric.rubric import Condition, Criterion, Rubric, Test
 from qa_scoring.scored_call import (
@@ -150,6 +152,18 @@ def evaluate_criterion(criterion: Criterion, call: _Call) -> CriterionResult:
     return result("fail", confidence, "; ".join(reasons), evidence)
 
 
+def rubric_score(criteria: Iterable[tuple[float, str, bool]]) -> float | None:
+    """The 0-100 score of (weight, result, auto_fail) criteria; the one formula for automatic and
+    human results alike. None when no criterion applies."""
+    scored = [(weight, result, auto_fail) for weight, result, auto_fail in criteria if result != "na"]
+    total = sum(weight for weight, _, _ in scored)
+    if not scored or total <= 0:
+        return None
+    if any(auto_fail and result == "fail" for _, result, auto_fail in scored):
+        return 0.0
+    return round(100.0 * sum(weight * VALUES[result] for weight, result, _ in scored) / total, 1)
+
+
 def evaluate(rubric: Rubric, behaviours: dict[str, BehaviourResult], metrics: CallMetrics) -> ScorecardResult:
     """Score one rubric for one call."""
     call = _Call(behaviours, metrics)
@@ -169,7 +183,6 @@ def evaluate(rubric: Rubric, behaviours: dict[str, BehaviourResult], metrics: Ca
             rubric.id, rubric.name, rubric.version, False, None, False, round(app_conf, 3), criteria
         )
     total = sum(c.weight for c in scored)
-    score = 100.0 * sum(c.weight * VALUES[c.result] for c in scored) / total
     auto_failed = any(c.auto_fail and c.result == "fail" for c in scored)
     confidence = min(app_conf, sum(c.weight * c.confidence for c in scored) / total)
     return ScorecardResult(
@@ -177,7 +190,7 @@ def evaluate(rubric: Rubric, behaviours: dict[str, BehaviourResult], metrics: Ca
         name=rubric.name,
         version=rubric.version,
         applicable=True,
-        score=0.0 if auto_failed else round(score, 1),
+        score=rubric_score((c.weight, c.result, c.auto_fail) for c in criteria),
         auto_failed=auto_failed,
         confidence=round(confidence, 3),
         criteria=criteria,

@@ -25,10 +25,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from qa_scoring.rubric import sentiment, text
+from qa_scoring.behaviours import text
+from qa_scoring.behaviours.holds import find_holds
+from qa_scoring.behaviours.talk_over import talk_over_turns
+from qa_scoring.rubric import sentiment
 from qa_scoring.rubric.cards import find_card_numbers
-from qa_scoring.rubric.holds import find_holds
-from qa_scoring.rubric.talk_over import talk_over_turns
 from qa_scoring.scored_call import Evidence
 from qa_scoring.transcript import Event, Transcript, Turn
 

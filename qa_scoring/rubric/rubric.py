@@ -418,7 +418,7 @@ def _suggest(word: str, choices: Iterable[str]) -> str:
 
 
 def default_behaviour_ids() -> tuple[str, ...]:
-    from qa_scoring.rubric.spec import BEHAVIOUR_IDS
+    from qa_scoring.behaviours import BEHAVIOUR_IDS
 
     return BEHAVIOUR_IDS
 

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Select, and_, event, or_, select
 from sqlalchemy.orm import Session
 
-from qa_scoring.store.models import AuditEntry, Call, Clip, CriterionDecision, Dispute, Review, User
+from qa_scoring.store.models import AuditEntry, Base, Call, Clip, CriterionDecision, Dispute, Review, User
 
 
 class AuditLogError(RuntimeError):
@@ -49,6 +49,38 @@ def audit(
     )
     session.add(entry)
     return entry
+
+
+def audit_row(
+    session: Session,
+    row: Base,
+    action: str,
+    *,
+    user: User | None = None,
+    actor: str | None = None,
+    old: dict[str, Any] | None = None,
+    new: dict[str, Any] | None = None,
+    reason: str = "",
+) -> AuditEntry:
+    """Audit ``action`` on a stored row, named by its table and id.
+
+    A new row is flushed first so that its entry carries its id; most entries are about one row,
+    and naming it from the row keeps the entity and the id from drifting apart.
+    """
+    if row.id is None:
+        session.add(row)
+        session.flush()
+    return audit(
+        session,
+        entity=row.__tablename__,
+        entity_id=row.id,
+        action=action,
+        user=user,
+        actor=actor,
+        old=old,
+        new=new,
+        reason=reason,
+    )
 
 
 @event.listens_for(Session, "before_flush")

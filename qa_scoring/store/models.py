@@ -35,6 +35,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from qa_scoring.user_roles import ROLES
+
 # Stable constraint names: Alembic needs them to alter or drop constraints (SQLite batch mode too).
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -44,7 +46,7 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-ROLES = ("qa_officer", "team_leader", "agent", "admin")
+
 CALL_STATUSES = ("pending", "processing", "scored", "failed")
 JOB_STATES = ("pending", "running", "done", "failed")
 BATCH_STATUSES = ("running", "finished", "interrupted", "failed")

@@ -7,15 +7,20 @@ automatic results a reviewer sees are those of the newest one.
 from __future__ import annotations
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, defer, selectinload
 
 from qa_scoring.store.models import Review, Scorecard, Transcript
 
 
-def latest_transcript(session: Session, call_id: int) -> Transcript | None:
-    return session.scalars(
-        select(Transcript).where(Transcript.call_id == call_id).order_by(Transcript.version.desc()).limit(1)
-    ).first()
+def latest_transcript(session: Session, call_id: int, *, light: bool = False) -> Transcript | None:
+    """The call's newest transcript version; ``light``: its big JSON columns load only when used
+    (a review step that needs the row, not the document)."""
+    query = select(Transcript).where(Transcript.call_id == call_id).order_by(Transcript.version.desc())
+    if light:
+        query = query.options(
+            defer(Transcript.document), defer(Transcript.scoring), defer(Transcript.redaction_spans)
+        )
+    return session.scalars(query.limit(1)).first()
 
 
 def latest_version(session: Session, call_id: int) -> int | None:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from qa_scoring.transcribe.audio import SAMPLE_RATE, frame_levels_db
+from qa_scoring.transcribe.audio import frame_levels_db
 from qa_scoring.transcript import Word
 
 FRAME_S = 0.02
@@ -85,7 +85,3 @@ def remove_words_in_silence(
 ) -> list[Word]:
     """Drop words that the model was unsure of and under which the signal is at the noise floor."""
     return [w for w in words if not (w.probability < max_probability and gate.silent(w.start, w.end))]
-
-
-def signal_duration(signal: np.ndarray) -> float:
-    return len(signal) / SAMPLE_RATE

@@ -35,7 +35,7 @@ _TORCHAUDIO_LOADER_MODULE = "torchaudio._extension.utils"
 _prepared = False
 
 
-def _no_native_library(lib: str) -> bool:
+def _no_native_library(_lib: str) -> bool:
     """Stand-in for torchaudio's ``_load_lib``: the answer it gives when the library file is not shipped."""
     return False
 

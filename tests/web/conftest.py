@@ -61,17 +61,18 @@ def timed_sample() -> tuple[Path, dict[str, Any]]:
 
 @pytest.fixture(scope="session")
 def web_scorer():
-    from qa_scoring.rubric.scorer import Scorer
+    from qa_scoring.scorer import Scorer
 
     return Scorer.load()
 
 
 @pytest.fixture(scope="session")
 def web_seed(tmp_path_factory: pytest.TempPathFactory, web_scorer) -> Seed:
+    from store_seed import agent_named, store_scored_call
+
+    from qa_scoring.demo_users import seed_demo_users
     from qa_scoring.store.db import dispose_engines, session_scope
     from qa_scoring.transcript import Transcript
-    from web.demo import seed_demo_users
-    from web.seed import agent_named, store_scored_call
 
     folder = tmp_path_factory.mktemp("web-seed")
     db_file = folder / "seed.sqlite3"
@@ -108,7 +109,7 @@ def web_seed(tmp_path_factory: pytest.TempPathFactory, web_scorer) -> Seed:
         for cid in dev_ids:
             session.get(type(timed), cid).needs_review = True
         seed_demo_users(session)
-        from web.auth import create_user
+        from qa_scoring.store.users import create_user
 
         create_user(session, "qa2", PASSWORDS["qa2"], "qa_officer")
         create_user(session, "agent2", PASSWORDS["agent2"], "agent", agent_id=a2.id)

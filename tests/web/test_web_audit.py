@@ -8,28 +8,17 @@ import io
 
 import pytest
 from sqlalchemy import select
-from webhelp import login, post_json
+from webhelp import first_criterion, login, post_json
 
 from qa_scoring.store.audit import AuditLogError
-from qa_scoring.store.models import AuditEntry, CriterionResult, Scorecard
+from qa_scoring.store.models import AuditEntry
 
 
 def _override_first(client, app, cid: int, reason: str) -> None:
-    from web.db import get_db
 
     token = login(client, "qa")
-    with app.app_context():
-        crit = (
-            get_db()
-            .scalars(
-                select(CriterionResult)
-                .join(Scorecard)
-                .where(Scorecard.call_id == cid)
-                .order_by(CriterionResult.id)
-            )
-            .first()
-        )
-        rubric_id, criterion_id, result = crit.scorecard.rubric_id, crit.criterion_id, crit.result
+    crit = first_criterion(app, cid, by_id=True)
+    rubric_id, criterion_id, result = crit.rubric_id, crit.criterion_id, crit.result
     body = {
         "review_id": 0,
         "version": 0,

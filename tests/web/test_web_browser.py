@@ -316,10 +316,10 @@ def _add_call_with_word_times(app, web_seed, web_scorer) -> int:
     import json
 
     from conftest import timed_sample
+    from store_seed import store_scored_call
 
     from qa_scoring.transcript import Transcript
     from web.db import get_db
-    from web.seed import store_scored_call
 
     _, truth = timed_sample()
     turns = []

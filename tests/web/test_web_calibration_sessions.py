@@ -7,9 +7,9 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import select
-from webhelp import csrf_token, login, post_json
+from webhelp import csrf_token, first_criterion, login, post_json
 
-from qa_scoring.store.models import CalibrationSession, Call, CriterionResult, Scorecard, User
+from qa_scoring.store.models import CalibrationSession, Call, User
 
 
 def _create(client, app, calls: list[int]) -> int:
@@ -33,24 +33,13 @@ def _create(client, app, calls: list[int]) -> int:
 
 def _review(client, token, app, cid: int, session_id: int, flip_first: bool) -> None:
     """A whole blind review of one call in the session (optionally overriding its first criterion)."""
-    from web.db import get_db
 
     base = f"/calls/{cid}"
     query = f"?calibration={session_id}"
     body = {"review_id": 0, "version": 0}
     if flip_first:
-        with app.app_context():
-            crit = (
-                get_db()
-                .scalars(
-                    select(CriterionResult)
-                    .join(Scorecard)
-                    .where(Scorecard.call_id == cid, Scorecard.applicable)
-                    .order_by(CriterionResult.id)
-                )
-                .first()
-            )
-            rubric_id = crit.scorecard.rubric_id
+        crit = first_criterion(app, cid, applicable=True, by_id=True)
+        rubric_id = crit.rubric_id
         flipped = {
             **body,
             "rubric_id": rubric_id,

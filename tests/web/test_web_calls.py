@@ -6,22 +6,9 @@ import re
 
 import pytest
 from sqlalchemy import select
-from webhelp import csrf_token, login, post_json
+from webhelp import csrf_token, first_criterion, login, post_json
 
-from qa_scoring.store.models import AuditEntry, Call, CriterionResult, Review, Scorecard
-
-
-def _first_criterion(app, call_id: int, result: str | None = None) -> CriterionResult:
-    from web.db import get_db
-
-    with app.app_context():
-        stmt = select(CriterionResult).join(Scorecard).where(Scorecard.call_id == call_id)
-        if result:
-            stmt = stmt.where(CriterionResult.result == result)
-        crit = get_db().scalars(stmt.order_by(Scorecard.rubric_id, CriterionResult.position)).first()
-        assert crit is not None
-        crit.rubric_id = crit.scorecard.rubric_id  # type: ignore[attr-defined]
-        return crit
+from qa_scoring.store.models import AuditEntry, Call, Review, Scorecard
 
 
 def test_call_page_shows_audio_transcript_lanes_metrics_and_evidence(client, web_seed):
@@ -60,7 +47,7 @@ def test_audio_supports_range_requests(client, web_seed):
 def test_accept_and_override_are_saved_and_audited(client, app, web_seed):
     token = login(client, "qa")
     url = f"/calls/{web_seed.timed_call}/decisions"
-    passing = _first_criterion(app, web_seed.timed_call, "pass")
+    passing = first_criterion(app, web_seed.timed_call, result="pass")
     resp = post_json(
         client,
         url,
@@ -77,34 +64,17 @@ def test_accept_and_override_are_saved_and_audited(client, app, web_seed):
     body = resp.json
     assert body["decision"]["result"] == "pass" and body["version"] >= 1
     # An override without a reason is refused, and nothing changes.
-    bad = post_json(
-        client,
-        url,
-        token,
-        {
-            "review_id": body["review_id"],
-            "version": body["version"],
-            "rubric_id": passing.rubric_id,
-            "criterion_id": passing.criterion_id,
-            "decision": "override",
-            "result": "fail",
-        },
-    )
+    override = {
+        "review_id": body["review_id"],
+        "version": body["version"],
+        "rubric_id": passing.rubric_id,
+        "criterion_id": passing.criterion_id,
+        "decision": "override",
+        "result": "fail",
+    }
+    bad = post_json(client, url, token, override)
     assert bad.status_code == 400 and "reason" in bad.json["error"]
-    over = post_json(
-        client,
-        url,
-        token,
-        {
-            "review_id": body["review_id"],
-            "version": body["version"],
-            "rubric_id": passing.rubric_id,
-            "criterion_id": passing.criterion_id,
-            "decision": "override",
-            "result": "fail",
-            "reason": "no greeting heard",
-        },
-    )
+    over = post_json(client, url, token, {**override, "reason": "no greeting heard"})
     assert over.status_code == 200, over.json
     assert over.json["version"] > body["version"]
     from web.db import get_db
@@ -144,7 +114,7 @@ def _decide(client, token, url, crit, review_id, version, decision="accept", **e
 def test_stale_version_gets_409_and_keeps_the_first_decision(client, app, web_seed):
     token = login(client, "qa")
     url = f"/calls/{web_seed.timed_call}/decisions"
-    crit = _first_criterion(app, web_seed.timed_call)
+    crit = first_criterion(app, web_seed.timed_call)
     first = _decide(client, token, url, crit, 0, 0).json
     # The same officer in another tab, loaded before the first decision (no review yet), is refused...
     tab = app.test_client()
@@ -167,7 +137,7 @@ def test_a_second_officer_decides_in_a_second_review_never_in_the_first_officers
 
     token = login(client, "qa")
     url = f"/calls/{web_seed.timed_call}/decisions"
-    crit = _first_criterion(app, web_seed.timed_call)
+    crit = first_criterion(app, web_seed.timed_call)
     first = _decide(client, token, url, crit, 0, 0, "override", result="partial", reason="first officer").json
     other = app.test_client()
     token2 = login(other, "qa2")
@@ -198,7 +168,7 @@ def test_a_second_officer_decides_in_a_second_review_never_in_the_first_officers
 def test_submit_needs_every_criterion_then_leaves_the_queue(client, app, web_seed):
     token = login(client, "qa")
     cid = web_seed.dev_calls[0]
-    crit = _first_criterion(app, cid)
+    crit = first_criterion(app, cid)
     first = post_json(
         client,
         f"/calls/{cid}/decisions",
@@ -286,7 +256,7 @@ def test_an_appeal_returns_the_call_to_the_queue_and_a_rejection_changes_nothing
     cid = web_seed.dev_calls[1]
     _submitted_by_qa(client, cid)
     assert f'/calls/{cid}"' not in client.get("/queue/").get_data(as_text=True)
-    crit = _first_criterion(app, cid)
+    crit = first_criterion(app, cid)
     before = _standing(app, cid)
     proposed = "fail" if crit.result != "fail" else "pass"
     appeal = _appeal(app, cid, crit, proposed, "I did greet the customer")
@@ -314,7 +284,7 @@ def test_an_appeal_returns_the_call_to_the_queue_and_a_rejection_changes_nothing
 def test_an_upheld_appeal_becomes_a_new_standing_review_and_the_old_one_stays(client, app, web_seed, outcome):
     cid = web_seed.dev_calls[1]
     _submitted_by_qa(client, cid)
-    crit = _first_criterion(app, cid, "pass")
+    crit = first_criterion(app, cid, result="pass")
     first_id, first_results = _standing(app, cid)
     appeal = _appeal(app, cid, crit, "fail", "the agent never said their name")
     leader = app.test_client()
@@ -365,7 +335,7 @@ def test_the_agent_acknowledges_a_submitted_review_once(client, app, web_seed):
 
 def test_agents_and_leaders_cannot_decide(client, app, web_seed):
     token = login(client, "leader")
-    crit = _first_criterion(app, web_seed.timed_call)
+    crit = first_criterion(app, web_seed.timed_call)
     resp = post_json(
         client,
         f"/calls/{web_seed.timed_call}/decisions",
@@ -383,7 +353,7 @@ def test_agents_and_leaders_cannot_decide(client, app, web_seed):
 
 def test_json_post_without_csrf_is_refused(client, app, web_seed):
     login(client, "qa")
-    crit = _first_criterion(app, web_seed.timed_call)
+    crit = first_criterion(app, web_seed.timed_call)
     resp = client.post(
         f"/calls/{web_seed.timed_call}/decisions",
         json={
@@ -479,7 +449,7 @@ def test_every_submitted_review_is_kept_and_which_one_stands_is_an_audited_choic
     from web.db import get_db
 
     cid = web_seed.dev_calls[0]
-    crit = _first_criterion(app, cid)
+    crit = first_criterion(app, cid)
     first = _review_whole_call(client, login(client, "qa"), cid, crit, "fail", "missed it")
     other = app.test_client()
     token2 = login(other, "qa2")
@@ -518,7 +488,7 @@ def test_every_submitted_review_is_kept_and_which_one_stands_is_an_audited_choic
     page = other.get(f"/calls/{cid}").get_data(as_text=True)
     assert "Standing review history" in page and "calibration panel agreed" in page
     # The dashboard counts the standing review's score and says so.
-    from web.stats import call_facts
+    from qa_scoring.review.stats import call_facts
 
     with app.app_context():
         db = get_db()

@@ -26,11 +26,12 @@ PASSWORD = "concurrency-pass"
 
 def _seed(url: str, scorer) -> tuple[list[int], list[tuple[str, str]]]:
     """Ten scored calls, twenty officers; returns the call ids and two criteria to decide."""
+    from store_seed import agent_named, store_scored_call
+
+    from qa_scoring.review.decisions import scorecards_for
     from qa_scoring.store.db import dispose_engines, session_scope
+    from qa_scoring.store.users import create_user
     from qa_scoring.transcript import Transcript
-    from web.auth import create_user
-    from web.review import scorecards_for
-    from web.seed import agent_named, store_scored_call
 
     truth = json.loads((PROJECT_ROOT / "samples" / "calls" / "bank-card-lost.truth.json").read_text("utf-8"))
     transcript = Transcript.from_dict(truth)

@@ -11,8 +11,8 @@ import re
 import pytest
 from webhelp import login
 
+from qa_scoring.review.stats import MIN_CALIBRATION_CALLS, week_label
 from qa_scoring.transcript import Transcript
-from web.stats import MIN_CALIBRATION_CALLS, week_label
 
 
 def test_week_labels_say_the_whole_week():
@@ -27,11 +27,11 @@ def store_of(app, web_scorer):
     criterion, overridden on every third call)."""
     from shared_data import shared_path
     from sqlalchemy import select
+    from store_seed import store_scored_call
 
+    from qa_scoring.review.decisions import final_scores, scorecards_for
     from qa_scoring.store.models import Agent, CriterionDecision, Review, User
     from web.db import get_db
-    from web.review import final_scores, scorecards_for
-    from web.seed import store_scored_call
 
     data = json.loads(shared_path("data", "calls", "dev", "dev-003.json").read_text(encoding="utf-8"))
     transcript = Transcript.from_dict(data)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from webhelp import csrf_token, login, post_json
+from webhelp import csrf_token, first_criterion, login, post_json
 
 
 def _review_all(client, token, call_id, override=None):
@@ -60,23 +60,11 @@ def test_calibration_kappa_between_prescore_and_reviewers(client, app, web_seed)
     review_id = int(re.search(r'data-review-id="(\d+)"', page).group(1))
     version = int(re.search(r'data-version="(\d+)"', page).group(1))
     assert review_id > 0
-    from sqlalchemy import select
 
-    from qa_scoring.store.models import CriterionResult, Scorecard
     from web.db import get_db
 
-    with app.app_context():
-        crit = (
-            get_db()
-            .scalars(
-                select(CriterionResult)
-                .join(Scorecard)
-                .where(Scorecard.call_id == cid)
-                .order_by(CriterionResult.id)
-            )
-            .first()
-        )
-        rubric_id = crit.scorecard.rubric_id
+    crit = first_criterion(app, cid, by_id=True)
+    rubric_id = crit.rubric_id
     flipped = "fail" if crit.result != "fail" else "pass"
     first = post_json(
         other,
@@ -107,7 +95,7 @@ def test_calibration_kappa_between_prescore_and_reviewers(client, app, web_seed)
         ).status_code
         == 200
     )
-    from web.stats import prescore_agreement, reviewer_agreement
+    from qa_scoring.review.stats import prescore_agreement, reviewer_agreement
 
     with app.app_context():
         pairs, twice = reviewer_agreement(get_db())
@@ -124,7 +112,7 @@ def test_calibration_kappa_between_prescore_and_reviewers(client, app, web_seed)
 def test_kappa_values_match_sklearn():
     from sklearn.metrics import cohen_kappa_score
 
-    from web.stats import _agreements
+    from qa_scoring.review.stats import _agreements
 
     pairs = [("pass", "pass"), ("pass", "fail"), ("fail", "fail"), ("fail", "fail"), ("pass", "pass")]
     row = _agreements({("r", "c"): pairs})[0]

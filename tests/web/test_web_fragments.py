@@ -5,31 +5,16 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
-from webhelp import CSRF, login, post_json
+from webhelp import CSRF, first_criterion, login, post_json
 
-from qa_scoring.store.models import CriterionResult, Scorecard
 from web.fragments import LRU
 
 DATA_VERSION = re.compile(r'data-version="(\d+)"')
 
 
 def _criterion(app, call_id: int, result: str) -> tuple[str, str]:
-    from web.db import get_db
-
-    with app.app_context():
-        crit = (
-            get_db()
-            .scalars(
-                select(CriterionResult)
-                .join(Scorecard)
-                .where(Scorecard.call_id == call_id, Scorecard.applicable, CriterionResult.result == result)
-                .order_by(Scorecard.rubric_id, CriterionResult.position)
-            )
-            .first()
-        )
-        assert crit is not None
-        return crit.scorecard.rubric_id, crit.criterion_id
+    crit = first_criterion(app, call_id, result=result, applicable=True)
+    return crit.rubric_id, crit.criterion_id
 
 
 def _item(html: str, rubric_id: str, criterion_id: str) -> str:

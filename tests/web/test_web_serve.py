@@ -18,10 +18,11 @@ PASSWORD = "serve-test-pass"
 
 
 def _seed(url: str, scorer) -> int:
+    from store_seed import agent_named, store_scored_call
+
     from qa_scoring.store.db import dispose_engines, session_scope
+    from qa_scoring.store.users import create_user
     from qa_scoring.transcript import Transcript
-    from web.auth import create_user
-    from web.seed import agent_named, store_scored_call
 
     truth = json.loads((PROJECT_ROOT / "samples" / "calls" / "bank-card-lost.truth.json").read_text("utf-8"))
     transcript = Transcript.from_dict(truth)

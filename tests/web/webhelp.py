@@ -36,3 +36,26 @@ def login(client, username: str) -> str:
 
 def post_json(client, url: str, token: str, body: dict[str, Any]):
     return client.post(url, json=body, headers={"X-CSRFToken": token})
+
+
+def first_criterion(
+    app, call_id: int, *, result: str | None = None, applicable: bool = False, by_id: bool = False
+) -> Any:
+    """The call's first automatic criterion result (of an applicable scorecard, with ``result``);
+    ``by_id``: in the order stored, else by rubric and position. Its ``rubric_id`` is set on it."""
+    from sqlalchemy import select
+
+    from qa_scoring.store.models import CriterionResult, Scorecard
+    from web.db import get_db
+
+    with app.app_context():
+        stmt = select(CriterionResult).join(Scorecard).where(Scorecard.call_id == call_id)
+        if result:
+            stmt = stmt.where(CriterionResult.result == result)
+        if applicable:
+            stmt = stmt.where(Scorecard.applicable)
+        order = (CriterionResult.id,) if by_id else (Scorecard.rubric_id, CriterionResult.position)
+        crit = get_db().scalars(stmt.order_by(*order)).first()
+        assert crit is not None, f"call {call_id} has no such criterion"
+        crit.rubric_id = crit.scorecard.rubric_id
+        return crit

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session, defer, selectinload
+from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
+from qa_scoring.rubric.evaluate import rubric_score
 from qa_scoring.scored_call import DECISION_CONFIDENCE
-from qa_scoring.store.audit import audit
+from qa_scoring.store.audit import audit, audit_row
 from qa_scoring.store.models import (
     CRITERION_RESULTS,
     CalibrationSession,
@@ -29,8 +30,8 @@ from qa_scoring.store.models import (
     User,
     utcnow,
 )
-
-VALUES = {"pass": 1.0, "partial": 0.5, "fail": 0.0}
+from qa_scoring.store.queries import latest_transcript
+from qa_scoring.user_roles import UserRole
 
 
 class ReviewError(ValueError):
@@ -43,6 +44,32 @@ class StaleReview(RuntimeError):
     def __init__(self, message: str, current_version: int | None):
         super().__init__(message)
         self.current_version = current_version
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Which review a request edits, as the officer's page saw it.
+
+    ``review_id`` None or 0: the officer has no review of the call yet, so a first decision starts
+    one. ``version`` is the review's version on that page (optimistic locking: a stale page is
+    answered 409). ``calibration``: the blind calibration session the review belongs to.
+    """
+
+    review_id: int | None
+    version: int | None
+    calibration: int | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """An officer's decision on one criterion: accept the pre-score, or override it with a result
+    and a reason."""
+
+    rubric_id: str
+    criterion_id: str
+    decision: str
+    result: str | None = None
+    reason: str = ""
 
 
 @dataclass
@@ -66,17 +93,6 @@ class CriterionView:
     def needs_decision(self) -> bool:
         """The pre-score is too unsure to assert: shown as open until an officer decides."""
         return self.confidence < DECISION_CONFIDENCE
-
-
-def latest_transcript(session: Session, call: Call) -> Transcript | None:
-    # The big JSON columns load only when used (the call page usually has them cached).
-    return session.scalar(
-        select(Transcript)
-        .options(defer(Transcript.document), defer(Transcript.scoring), defer(Transcript.redaction_spans))
-        .where(Transcript.call_id == call.id)
-        .order_by(Transcript.version.desc())
-        .limit(1)
-    )
 
 
 _REF_COLUMNS = (Transcript.id, Transcript.call_id, Transcript.version, Transcript.created_at)
@@ -170,16 +186,10 @@ def visible_reviews(call: Call, user: User, *, reviewer: bool) -> list[Review]:
     )
 
 
-def _lock(
-    session: Session,
-    call: Call,
-    user: User,
-    review_id: int | None,
-    version: int | None,
-    calibration: int | None = None,
-) -> Review | None:
-    """The user's own review the client edits, checked against the version it saw (None/0: the user
-    has none yet, so a first decision starts one). ``calibration``: the blind session it belongs to."""
+def _lock(session: Session, call: Call, user: User, edit: Edit) -> Review | None:
+    """The user's own review the page edits, checked against the version it saw (None when the user
+    has none yet)."""
+    review_id, version, calibration = edit.review_id, edit.version, edit.calibration
     if calibration is not None and not _in_session(session, call, user, calibration):
         raise ReviewError(f"call {call.id} is not yours to review in calibration session {calibration}")
     if review_id in (None, 0):
@@ -218,17 +228,14 @@ def _in_session(session: Session, call: Call, user: User, calibration: int) -> b
 
 
 def _new_review(session: Session, call: Call, user: User, calibration: int | None = None) -> Review:
-    transcript = latest_transcript(session, call)
+    transcript = latest_transcript(session, call.id, light=True)
     review = Review(
         call=call, reviewer=user, transcript=transcript, status="draft", calibration_session_id=calibration
     )
-    session.add(review)
-    session.flush()
-    audit(
+    audit_row(  # adds and flushes the new row
         session,
-        entity="reviews",
-        entity_id=review.id,
-        action="create",
+        review,
+        "create",
         user=user,
         new={
             "call_id": call.id,
@@ -263,28 +270,16 @@ def criterion_views(
     return views
 
 
-def decide(
-    session: Session,
-    call: Call,
-    user: User,
-    *,
-    review_id: int | None,
-    version: int | None,
-    rubric_id: str,
-    criterion_id: str,
-    decision: str,
-    result: str | None = None,
-    reason: str = "",
-    calibration: int | None = None,
-) -> Review:
+def decide(session: Session, call: Call, user: User, edit: Edit, choice: Decision) -> Review:
     """Accept the automatic result or override it (reason required); audited; bumps the version."""
-    reason = (reason or "").strip()
+    rubric_id, criterion_id, decision = choice.rubric_id, choice.criterion_id, choice.decision
+    result, reason = choice.result, (choice.reason or "").strip()
     if decision not in ("accept", "override"):
         raise ReviewError(f"decision must be accept or override, not {decision!r}")
-    review = _lock(session, call, user, review_id, version, calibration)
+    review = _lock(session, call, user, edit)
     if review is not None and review.status == "submitted":
         raise ReviewError("this review is submitted; start a new review to change decisions")
-    transcript = review.transcript if review else latest_transcript(session, call)
+    transcript = review.transcript if review else latest_transcript(session, call.id, light=True)
     card = next((s for s in scorecards_for(session, transcript) if s.rubric_id == rubric_id), None)
     crit = next((c for c in card.criteria if c.criterion_id == criterion_id), None) if card else None
     if crit is None:
@@ -297,7 +292,7 @@ def decide(
         if not reason:
             raise ReviewError("an override needs a reason")
     if review is None:
-        review = _new_review(session, call, user, calibration)
+        review = _new_review(session, call, user, edit.calibration)
     existing = next(
         (d for d in review.decisions if d.rubric_id == rubric_id and d.criterion_id == criterion_id), None
     )
@@ -336,30 +331,18 @@ def accept_remaining(
     session: Session,
     call: Call,
     user: User,
-    *,
-    review_id: int | None,
-    version: int | None,
+    edit: Edit,
     rubric_id: str | None = None,
-    calibration: int | None = None,
 ) -> tuple[Review | None, int]:
     """Accept every undecided criterion (of one rubric, or all): the common path for a good call."""
-    review = _lock(session, call, user, review_id, version, calibration)
-    transcript = review.transcript if review else latest_transcript(session, call)
+    review = _lock(session, call, user, edit)
+    transcript = review.transcript if review else latest_transcript(session, call.id, light=True)
     cards = [c for c in scorecards_for(session, transcript) if rubric_id in (None, c.rubric_id)]
     count = 0
     for view in criterion_views(session, review, cards):
         if view.decision is None:
-            review = decide(
-                session,
-                call,
-                user,
-                review_id=review.id if review else None,
-                version=review.version_id if review else None,
-                rubric_id=view.rubric_id,
-                criterion_id=view.criterion_id,
-                decision="accept",
-                calibration=calibration,
-            )
+            now = Edit(review.id, review.version_id, edit.calibration) if review else edit
+            review = decide(session, call, user, now, Decision(view.rubric_id, view.criterion_id, "accept"))
             count += 1
     return review, count
 
@@ -374,65 +357,37 @@ def _decision_dict(d: CriterionDecision) -> dict[str, Any]:
 
 
 def final_scores(review: Review, scorecards: list[Scorecard]) -> dict[str, float | None]:
-    """Each rubric's 0-100 score from the human results (the same formula as the rubric engine:
-    weighted pass=1/partial=0.5/fail=0 over applicable criteria; a failed auto-fail criterion zeroes it).
+    """Each rubric's 0-100 score from the human results, by the rubric engine's own formula.
     Undecided criteria count with their automatic result until decided."""
     decided = {(d.rubric_id, d.criterion_id): d.human_result for d in review.decisions}
-    scores: dict[str, float | None] = {}
-    for card in scorecards:
-        results = [(c, decided.get((card.rubric_id, c.criterion_id), c.result)) for c in card.criteria]
-        scored = [(c, r) for c, r in results if r != "na"]
-        total = sum(c.weight for c, _ in scored)
-        if not scored or total <= 0:
-            scores[card.rubric_id] = None
-            continue
-        if any(c.auto_fail and r == "fail" for c, r in scored):
-            scores[card.rubric_id] = 0.0
-            continue
-        scores[card.rubric_id] = round(100.0 * sum(c.weight * VALUES[r] for c, r in scored) / total, 1)
-    return scores
+    return {
+        card.rubric_id: rubric_score(
+            (c.weight, decided.get((card.rubric_id, c.criterion_id), c.result), c.auto_fail)
+            for c in card.criteria
+        )
+        for card in scorecards
+    }
 
 
-def comment(
-    session: Session,
-    call: Call,
-    user: User,
-    *,
-    review_id: int | None,
-    version: int | None,
-    text: str,
-    calibration: int | None = None,
-) -> Review:
-    review = _lock(session, call, user, review_id, version, calibration) or _new_review(
-        session, call, user, calibration
-    )
+def comment(session: Session, call: Call, user: User, edit: Edit, text: str) -> Review:
+    review = _lock(session, call, user, edit) or _new_review(session, call, user, edit.calibration)
     if review.status == "submitted":
         raise ReviewError("this review is submitted; start a new review to comment")
     old = review.comment
     review.comment = text.strip()
     review.updated_at = utcnow()
     session.flush()
-    audit(
-        session,
-        entity="reviews",
-        entity_id=review.id,
-        action="comment",
-        user=user,
-        old={"comment": old},
-        new={"comment": review.comment},
-    )
+    audit_row(session, review, "comment", user=user, old={"comment": old}, new={"comment": review.comment})
     return review
 
 
-def submit(
-    session: Session, call: Call, user: User, *, review_id: int, version: int, calibration: int | None = None
-) -> Review:
+def submit(session: Session, call: Call, user: User, edit: Edit) -> Review:
     """Submit once every criterion of the applicable scorecards has a human decision.
 
     Scorecards that do not apply (a complaint model on a routine call) need no decisions: their
     automatic "not applicable" stands unless the officer overrides a criterion. The call leaves the queue.
     """
-    review = _lock(session, call, user, review_id, version, calibration)
+    review = _lock(session, call, user, edit)
     if review is None:
         raise ReviewError("nothing to submit: no decisions yet")
     if review.status == "submitted":
@@ -449,20 +404,19 @@ def submit(
     review.status = "submitted"
     review.submitted_at = utcnow()
     review.updated_at = utcnow()
-    if calibration is None:  # a calibration review is practice: the call's own review is still due
+    if edit.calibration is None:  # a calibration review is practice: the call's own review is still due
         open_disputes = [d for d in _disputes(session, call) if d.status == "open"]
         call.needs_review = bool(open_disputes)
     session.flush()
-    audit(
+    audit_row(
         session,
-        entity="reviews",
-        entity_id=review.id,
-        action="submit",
+        review,
+        "submit",
         user=user,
         old={"status": "draft"},
         new={"status": "submitted", "final_scores": review.final_scores},
     )
-    if calibration is None:
+    if edit.calibration is None:
         _make_standing(session, call, review, user, "the latest submitted review stands")
     return review
 
@@ -474,11 +428,10 @@ def _make_standing(session: Session, call: Call, review: Review, user: User, rea
             other.standing = False
     review.standing = True
     session.flush()
-    audit(
+    audit_row(
         session,
-        entity="reviews",
-        entity_id=review.id,
-        action="stand",
+        review,
+        "stand",
         user=user,
         old={"standing_review": previous.id if previous is not None and previous is not review else None},
         new={"standing_review": review.id, "call_id": call.id, "final_scores": review.final_scores},
@@ -546,11 +499,10 @@ def raise_dispute(
     if "dispute" not in reasons:
         call.review_reasons = ["dispute", *reasons]
     session.flush()
-    audit(
+    audit_row(
         session,
-        entity="disputes",
-        entity_id=dispute.id,
-        action="create",
+        dispute,
+        "create",
         user=user,
         old=old,
         new={
@@ -579,7 +531,7 @@ def _final_result(session: Session, review: Review, rubric_id: str, criterion_id
     return None
 
 
-DECIDERS = ("team_leader", "qa_officer", "admin")
+DECIDERS = (UserRole.TEAM_LEADER, UserRole.QA_OFFICER, UserRole.ADMIN)
 
 
 def resolve_dispute(
@@ -631,11 +583,10 @@ def resolve_dispute(
     dispute.status, dispute.resolution, dispute.outcome_result = status, resolution, outcome_result
     dispute.resolved_by_id, dispute.resolved_at = user.id, utcnow()
     session.flush()
-    audit(
+    audit_row(
         session,
-        entity="disputes",
-        entity_id=dispute.id,
-        action="resolve",
+        dispute,
+        "resolve",
         user=user,
         old=old,
         new={"status": status, "result": current, "outcome_result": outcome_result},
@@ -692,11 +643,10 @@ def _review_from_appeal(
     review.final_scores = final_scores(review, scorecards_for(session, review.transcript))
     review.status, review.submitted_at = "submitted", utcnow()
     session.flush()
-    audit(
+    audit_row(
         session,
-        entity="reviews",
-        entity_id=review.id,
-        action="submit",
+        review,
+        "submit",
         user=user,
         new={
             "status": "submitted",
@@ -712,7 +662,7 @@ def _review_from_appeal(
 
 def acknowledge(session: Session, call: Call, review: Review, user: User, *, comment: str = "") -> Review:
     """The agent confirms they have seen a submitted review of their call (once; audited)."""
-    if user.role != "agent" or user.agent_id is None or user.agent_id != call.agent_id:
+    if user.role != UserRole.AGENT or user.agent_id is None or user.agent_id != call.agent_id:
         raise ReviewError("only the call's agent acknowledges its review")
     if review.call_id != call.id or review.status != "submitted":
         raise ReviewError("only a submitted review can be acknowledged")
@@ -721,11 +671,10 @@ def acknowledge(session: Session, call: Call, review: Review, user: User, *, com
     review.acknowledged_at, review.acknowledged_by_id = utcnow(), user.id
     review.acknowledgement = (comment or "").strip()
     session.flush()
-    audit(
+    audit_row(
         session,
-        entity="reviews",
-        entity_id=review.id,
-        action="acknowledge",
+        review,
+        "acknowledge",
         user=user,
         new={"acknowledged": True, "comment": review.acknowledgement},
     )
@@ -757,7 +706,6 @@ __all__ = [
     "standing_review",
     "choose_standing",
     "start_new_review",
-    "latest_transcript",
     "transcript_ref",
     "scorecards_for",
 ]

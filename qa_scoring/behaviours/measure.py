@@ -24,14 +24,14 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.model_selection import GroupKFold
 
+from qa_scoring.behaviours import features as feats
+from qa_scoring.behaviours.classifier import BehaviourModels, TurnData, train
+from qa_scoring.behaviours.detector import BehaviourDetector
+from qa_scoring.behaviours.labelled import LabelledCall
+from qa_scoring.behaviours.ngrams import NgramVocabulary
+from qa_scoring.behaviours.spec import BEHAVIOUR_IDS
+from qa_scoring.behaviours.static_embed import StaticEmbedder, cached_table
 from qa_scoring.config import Settings, get_settings
-from qa_scoring.rubric import features as feats
-from qa_scoring.rubric.classifier import BehaviourModels, TurnData, train
-from qa_scoring.rubric.detector import BehaviourDetector
-from qa_scoring.rubric.labelled import LabelledCall
-from qa_scoring.rubric.ngrams import NgramVocabulary
-from qa_scoring.rubric.spec import BEHAVIOUR_IDS
-from qa_scoring.rubric.static_embed import StaticEmbedder, cached_table
 from qa_scoring.scored_call import BehaviourResult
 
 
@@ -116,20 +116,13 @@ def predict_folds(folds: list[HeldOut], items: list[Featurised]) -> list[dict[st
 
 
 def kfold_groups(n: int, folds: int = 5) -> list[str]:
-    """Each call's fold for k-fold cross-validation grouped by call (the folds ``cross_validate`` uses)."""
+    """Each call's fold for k-fold cross-validation grouped by call."""
     groups = [""] * n
     index = np.arange(n)
     for k, (_, test_idx) in enumerate(GroupKFold(n_splits=min(folds, n)).split(index, groups=index)):
         for i in test_idx:
             groups[i] = f"fold-{k + 1}"
     return groups
-
-
-def cross_validate(
-    items: list[Featurised], extra: list[Featurised] | None = None, folds: int = 5
-) -> list[dict[str, BehaviourResult]]:
-    """Out-of-fold predictions for ``items``; ``extra`` calls join every fold's training set."""
-    return predict_folds(fit_groups(items, kfold_groups(len(items), folds), extra), items)
 
 
 def scores(truth: list[dict[str, bool]], preds: list[dict[str, BehaviourResult]]) -> dict:
@@ -251,7 +244,7 @@ def training_metadata(items: list[Featurised], dirs: list[str]) -> dict:
     import torch
 
     from qa_scoring import __version__
-    from qa_scoring.rubric import classifier
+    from qa_scoring.behaviours import classifier
 
     hashes = {f.call.path.name: f.call.sha256 for f in items}
     digest = hashlib.sha256(json.dumps(sorted(hashes.items())).encode()).hexdigest()[:12]

@@ -14,7 +14,7 @@ import re
 
 import numpy as np
 
-from qa_scoring.rubric import rules, text
+from qa_scoring.behaviours import rules, text
 from qa_scoring.transcript import Event, EventSource, Transcript
 
 # A gap this long between timed turns is a hold (nobody on a call is silent that long otherwise).

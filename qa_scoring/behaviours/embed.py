@@ -141,7 +141,7 @@ def _state_dict(raw: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 
 class Embedder:
-    """Loaded once per process (see :func:`get_embedder`); ``encode`` is thread-safe."""
+    """Load it once per process and keep it (loading costs ~0.5 s); ``encode`` is thread-safe."""
 
     dim = 384
 
@@ -187,16 +187,3 @@ class Embedder:
                     mask[row, : len(seq)] = 1
                 out[chunk] = self.model(ids, mask).numpy()
         return out
-
-
-_EMBEDDER: Embedder | None = None
-_EMBEDDER_LOCK = threading.Lock()
-
-
-def get_embedder() -> Embedder:
-    """The process-wide embedder (loading costs ~0.5 s, so do it once)."""
-    global _EMBEDDER
-    with _EMBEDDER_LOCK:
-        if _EMBEDDER is None:
-            _EMBEDDER = Embedder()
-        return _EMBEDDER

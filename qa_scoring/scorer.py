@@ -1,4 +1,6 @@
-"""The rubric engine's front door: a transcript in, a :class:`ScoredCall` out.
+"""Scoring a call: a transcript in, a :class:`ScoredCall` out (behaviours, metrics, every rubric's
+scorecard and whether a reviewer should look). It composes the three parts below it - behaviour
+detection, the rubric engine and the review rule - so none of them needs to know the others.
 
 Loading (the behaviour detector's models, the rubric files) is slow and happens once in
 :meth:`Scorer.load`; :meth:`Scorer.score` is then cheap and pure, so a batch worker loads one
@@ -7,7 +9,7 @@ scorer and calls ``score`` for every call it is given.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any, Protocol
 
 from qa_scoring.config import Settings, get_settings
@@ -28,10 +30,10 @@ class Detector(Protocol):
 
 
 class Scorer:
-    def __init__(self, detector: Detector, rubrics: dict[str, Rubric], settings: Settings | None = None):
+    def __init__(self, detector: Detector, rubrics: dict[str, Rubric], settings: Settings):
         self.detector = detector
         self.rubrics = rubrics
-        self.settings = settings or get_settings()
+        self.settings = settings
 
     @classmethod
     def load(cls, settings: Settings | None = None, rubric_ids: Iterable[str] | None = None) -> Scorer:
@@ -39,7 +41,7 @@ class Scorer:
 
         Rubrics are read first: a broken rubric file should fail fast, before minutes of model loading.
         """
-        from qa_scoring.rubric.detector import BehaviourDetector
+        from qa_scoring.behaviours import BehaviourDetector
 
         settings = settings or get_settings()
         rubrics = load_rubrics(settings.rubrics_dir, list(rubric_ids) if rubric_ids else None)
@@ -50,10 +52,19 @@ class Scorer:
         info = getattr(self.detector, "models_info", None) or {"version": self.detector.version}
         return {"behaviours": info, "rubrics": {r.id: r.version for r in self.rubrics.values()}}
 
-    def score(self, transcript: Transcript) -> ScoredCall:
+    def score(self, transcript: Transcript, rubric_ids: Collection[str] | None = None) -> ScoredCall:
+        """Score ``transcript`` on every loaded rubric, or only on ``rubric_ids`` (a batch run's)."""
+        rubrics = self.rubrics
+        if rubric_ids:
+            unknown = sorted(set(rubric_ids) - set(self.rubrics))
+            if unknown:
+                raise ValueError(
+                    f"unknown rubric(s) {', '.join(unknown)} (loaded: {', '.join(self.rubrics)})"
+                )
+            rubrics = {rid: rubric for rid, rubric in self.rubrics.items() if rid in rubric_ids}
         behaviours = self.detector.detect(transcript)
         metrics = compute_metrics(transcript, hold_min_silence=self.settings.hold_min_silence)
-        scorecards = {rid: evaluate(rubric, behaviours, metrics) for rid, rubric in self.rubrics.items()}
+        scorecards = {rid: evaluate(rubric, behaviours, metrics) for rid, rubric in rubrics.items()}
         return ScoredCall(
             call_id=transcript.call_id,
             behaviours=behaviours,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from qa_scoring.rubric.labelled import LabelledCall, LabelledDataError
+from qa_scoring.behaviours.labelled import LabelledCall, LabelledDataError
 
 SOURCES_FILE = "sources.yaml"
 GROUPINGS = ("batch", "sector")

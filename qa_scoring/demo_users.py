@@ -10,13 +10,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from qa_scoring.store.models import Agent, User
-from web.auth import create_user
+from qa_scoring.store.users import create_user
+from qa_scoring.user_roles import UserRole
 
 DEMO_USERS = (
-    ("qa", "qa-demo-pass", "qa_officer"),
-    ("leader", "leader-demo-pass", "team_leader"),
-    ("agent", "agent-demo-pass", "agent"),
-    ("admin", "admin-demo-pass", "admin"),
+    ("qa", "qa-demo-pass", UserRole.QA_OFFICER),
+    ("leader", "leader-demo-pass", UserRole.TEAM_LEADER),
+    ("agent", "agent-demo-pass", UserRole.AGENT),
+    ("admin", "admin-demo-pass", UserRole.ADMIN),
 )
 
 
@@ -30,9 +31,9 @@ def seed_demo_users(session: Session) -> list[tuple[str, str, str]]:
     for username, password, role in DEMO_USERS:
         if session.scalar(select(User).where(User.username == username)) is None:
             extra = {"display_name": f"Demo {role.replace('_', ' ')}"}
-            if role == "agent" and first_agent is not None:
+            if role == UserRole.AGENT and first_agent is not None:
                 extra["agent_id"] = first_agent.id
-            if role == "team_leader" and first_agent is not None and first_agent.team_id is not None:
+            if role == UserRole.TEAM_LEADER and first_agent is not None and first_agent.team_id is not None:
                 extra["team_id"] = first_agent.team_id
             create_user(session, username, password, role, **extra)
         created.append((username, password, role))

@@ -27,10 +27,10 @@ import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 
-from qa_scoring.rubric import features as feats
-from qa_scoring.rubric.ngrams import NgramVocabulary
-from qa_scoring.rubric.spec import BEHAVIOUR_IDS, WHO
-from qa_scoring.rubric.talk_over import SHORT_TURN_WORDS
+from qa_scoring.behaviours import features as feats
+from qa_scoring.behaviours.ngrams import NgramVocabulary
+from qa_scoring.behaviours.spec import BEHAVIOUR_IDS, WHO
+from qa_scoring.behaviours.talk_over import SHORT_TURN_WORDS
 
 SEED = 13
 C = 0.5

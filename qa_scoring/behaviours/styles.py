@@ -27,8 +27,8 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 
-from qa_scoring.rubric.labelled import LabelledCall, as_asr_style
-from qa_scoring.rubric.text import cut_off, digits_as_words
+from qa_scoring.behaviours.labelled import LabelledCall, as_asr_style
+from qa_scoring.behaviours.text import cut_off, digits_as_words
 from qa_scoring.spoken_numbers import digit_runs
 from qa_scoring.transcript import Event, Turn
 

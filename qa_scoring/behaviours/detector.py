@@ -12,11 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
+from qa_scoring.behaviours import features as feats
+from qa_scoring.behaviours.classifier import LEARNED, SHORT_TURN_WORDS, TALK_OVER, BehaviourModels, TurnData
+from qa_scoring.behaviours.spec import BEHAVIOUR_IDS, WHO
+from qa_scoring.behaviours.static_embed import TABLE_FILE, StaticEmbedder
 from qa_scoring.config import Settings, get_settings
-from qa_scoring.rubric import features as feats
-from qa_scoring.rubric.classifier import LEARNED, SHORT_TURN_WORDS, TALK_OVER, BehaviourModels, TurnData
-from qa_scoring.rubric.spec import BEHAVIOUR_IDS, WHO
-from qa_scoring.rubric.static_embed import TABLE_FILE, StaticEmbedder
 from qa_scoring.scored_call import DECISION_CONFIDENCE, BehaviourResult, Evidence
 from qa_scoring.transcript import Transcript
 

@@ -41,7 +41,7 @@ def distil_table(folder: Path | None = None) -> np.ndarray:
     """One pooled MiniLM output per vocabulary entry ("[CLS] piece [SEP]"), float16, L2-normalised."""
     import torch
 
-    from qa_scoring.rubric.embed import Embedder
+    from qa_scoring.behaviours.embed import Embedder
 
     embedder = Embedder(folder, quantize=False)
     cls_id = embedder.tokenizer.token_to_id("[CLS]")
@@ -61,7 +61,7 @@ def cached_table(cache_dir: Path, folder: Path | None = None) -> tuple[np.ndarra
 
     Returns the table and the tokenizer file it goes with.
     """
-    from qa_scoring.rubric.embed import model_dir
+    from qa_scoring.behaviours.embed import model_dir
 
     folder = Path(folder) if folder else model_dir()
     key = _file_digest(folder / "model.safetensors")

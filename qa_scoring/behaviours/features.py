@@ -16,11 +16,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa_scoring.rubric import rules, text
-from qa_scoring.rubric.holds import find_holds, resuming_turns
-from qa_scoring.rubric.static_embed import StaticEmbedder
-from qa_scoring.rubric.talk_over import talk_over_turns
-from qa_scoring.rubric.units import split_units
+from qa_scoring.behaviours import rules, text
+from qa_scoring.behaviours.holds import find_holds, resuming_turns
+from qa_scoring.behaviours.static_embed import StaticEmbedder
+from qa_scoring.behaviours.talk_over import talk_over_turns
+from qa_scoring.behaviours.units import split_units
 from qa_scoring.transcript import Event, Transcript, Turn
 
 # Feature layout version: bump when the row layout changes, so a stale trained model is refused.

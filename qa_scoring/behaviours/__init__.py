@@ -8,8 +8,8 @@ beside this one (spec, text, embed, rules, features, classifier, detector, measu
 
 from __future__ import annotations
 
-from qa_scoring.rubric.detector import BehaviourDetector, ModelMissingError, models_folder
-from qa_scoring.rubric.spec import BEHAVIOUR_IDS, DEFINITIONS, WHO
+from qa_scoring.behaviours.detector import BehaviourDetector, ModelMissingError, models_folder
+from qa_scoring.behaviours.spec import BEHAVIOUR_IDS, DEFINITIONS, WHO
 from qa_scoring.scored_call import BehaviourResult, Evidence
 
 __all__ = [

@@ -13,14 +13,15 @@ import yaml
 
 
 def _load() -> dict[str, dict[str, Any]]:
-    text = (importlib.resources.files("qa_scoring.rubric") / "behaviours.yaml").read_text(encoding="utf-8")
+    shipped = importlib.resources.files("qa_scoring.behaviours") / "behaviours.yaml"
+    text = shipped.read_text(encoding="utf-8")
     data = yaml.safe_load(text)
     behaviours = data.get("behaviours") if isinstance(data, dict) else None
     if not isinstance(behaviours, dict) or not behaviours:
-        raise ValueError("qa_scoring/rubric/behaviours.yaml: expected a non-empty 'behaviours' mapping")
+        raise ValueError("qa_scoring/behaviours/behaviours.yaml: expected a non-empty 'behaviours' mapping")
     for bid, body in behaviours.items():
         if not isinstance(body, dict) or body.get("who") not in ("agent", "customer"):
-            raise ValueError(f"qa_scoring/rubric/behaviours.yaml: {bid}: 'who' must be agent or customer")
+            raise ValueError(f"qa_scoring/behaviours/behaviours.yaml: {bid}: 'who' must be agent or customer")
     return behaviours
 
 

@@ -11,8 +11,8 @@ import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from qa_scoring.rubric.spec import BEHAVIOUR_IDS, WHO
-from qa_scoring.rubric.text import asr_style
+from qa_scoring.behaviours.spec import BEHAVIOUR_IDS, WHO
+from qa_scoring.behaviours.text import asr_style
 from qa_scoring.transcript import Transcript, TranscriptError
 
 

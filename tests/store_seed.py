@@ -1,7 +1,8 @@
 """Put a scored call into the store the way the batch does (call, transcript version, scorecards).
 
-Used by the tests and the demo to build a store from real ScoredCall/Transcript documents without
-running the speech pipeline; the batch itself writes through ``qa_scoring.batch.process``.
+Used by the web tests and ``benchmarks/bench_web.py`` to build a store from real ScoredCall and
+Transcript documents without running the speech pipeline; the batch itself writes through
+``qa_scoring.batch.process``.
 """
 
 from __future__ import annotations
