@@ -34,7 +34,10 @@ class Settings:
 
     # Speech pipeline
     asr_model: str = "whisper-tiny.en"  # a model folder name under models_dir, or a path
-    asr_compute_type: str = "int8"
+    # Where the speech models run: auto (a GPU where one is found, else the CPU), cpu or cuda.
+    device: str = "auto"
+    # int8, float16...; auto: int8 on the CPU, float16 on a GPU.
+    asr_compute_type: str = "auto"
     asr_beam_size: int = 1
     asr_threads: int = 0  # 0: all cores
     language: str = "en"
@@ -156,7 +159,11 @@ def load_settings(config_file: str | Path | None = None, environ: dict[str, str]
     return settings
 
 
-CHOICES = {"redact_audio_mode": ("tone", "silence")}
+CHOICES = {
+    "redact_audio_mode": ("tone", "silence"),
+    "device": ("auto", "cpu", "cuda"),
+    "asr_compute_type": ("auto", "int8", "int8_float32", "int8_float16", "float16", "float32"),
+}
 
 
 def _check_choices(settings: Settings) -> None:

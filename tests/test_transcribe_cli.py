@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from conftest import PROJECT_ROOT
 
 from qa_scoring.cli import main
+from qa_scoring.transcribe.device import cuda_devices
 from qa_scoring.transcribe.evaluation import word_error_rate
 from qa_scoring.transcript import Transcript
 
@@ -94,6 +95,12 @@ def test_stereo_call_by_channel(run) -> None:
     assert transcript.roles["speakers"] == wiring
     assert transcript.roles["confidence"] >= 0.9
     assert transcript.models["asr"]["name"] == "whisper-tiny.en" and transcript.models["asr"]["version"]
+    # device = auto on a machine without a GPU: the CPU, and auto's compute type there.
+    if not cuda_devices():
+        assert (transcript.models["asr"]["device"], transcript.models["asr"]["compute_type"]) == (
+            "cpu",
+            "int8",
+        )
     check_roles_and_text(transcript, expected)
     # The scripted overtalk is found, and the turns in it are marked.
     for overlap in expected["overlaps"]:

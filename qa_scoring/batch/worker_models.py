@@ -30,8 +30,8 @@ _models_key: tuple[object, ...] | None = None
 
 # Settings that change what the loaded models are; anything else can change without a reload.
 MODEL_FIELDS = (
-    "models_dir", "asr_model", "asr_compute_type", "asr_beam_size", "asr_threads", "language", "num_speakers",
-    "channel_roles", "organisation_names", "rubrics_dir", "max_duration_s", "max_file_mb",
+    "models_dir", "asr_model", "device", "asr_compute_type", "asr_beam_size", "asr_threads", "language",
+    "num_speakers", "channel_roles", "organisation_names", "rubrics_dir", "max_duration_s", "max_file_mb",
     "diarise_threads",
 )  # fmt: skip
 

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from qa_scoring.commands.device_option import device_option
+
 if TYPE_CHECKING:
     from qa_scoring.config import Settings
 
@@ -48,6 +50,7 @@ if TYPE_CHECKING:
     metavar="RUN",
     help="Show where batch run RUN stands (the newest without RUN), from any machine; processes nothing.",
 )
+@device_option
 def batch(
     paths: tuple[str, ...],
     pending: bool,

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from qa_scoring.commands.device_option import device_option
 from qa_scoring.config import get_settings
 from qa_scoring.transcribe.render import EXTENSIONS, FORMATS
 
@@ -46,6 +47,7 @@ from qa_scoring.transcribe.render import EXTENSIONS, FORMATS
     default=None,
     help="Roles of a stereo file's channels, left first, e.g. 'agent,customer' (default: from content).",
 )
+@device_option
 def transcribe(
     calls: tuple[Path, ...],
     out_dir: Path,

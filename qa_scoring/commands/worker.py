@@ -6,6 +6,8 @@ import os
 
 import click
 
+from qa_scoring.commands.device_option import device_option
+
 
 @click.command("worker")
 @click.option(
@@ -18,6 +20,7 @@ import click
     help="Threads per process (default: setting worker_threads, else cores / concurrency).",
 )
 @click.option("--loglevel", default="info", show_default=True)
+@device_option
 def worker(concurrency: int, threads: int | None, loglevel: str) -> None:
     """Take calls from the Redis broker (celery_broker_url) and store results in the database.
 

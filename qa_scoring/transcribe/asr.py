@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from qa_scoring.config import Settings, get_settings
+from qa_scoring.transcribe.device import asr_compute_type, asr_device
 from qa_scoring.transcribe.guards import SilenceGate, remove_repetition_loops, remove_words_in_silence
 from qa_scoring.transcript import Word
 
@@ -80,11 +81,15 @@ def model_fingerprint(folder: Path) -> str:
 class Recogniser:
     """faster-whisper with the call-audio settings; call it on 16 kHz float32 mono."""
 
-    def __init__(self, model: Any, name: str, version: str, settings: Settings) -> None:
+    def __init__(
+        self, model: Any, name: str, version: str, settings: Settings, device: str, compute_type: str
+    ) -> None:
         self.model = model
         self.name = name
         self.version = version
         self.settings = settings
+        self.device = device  # as resolved from the settings: what the transcript records
+        self.compute_type = compute_type
 
     @classmethod
     def load(cls, settings: Settings | None = None) -> Recogniser:
@@ -93,13 +98,13 @@ class Recogniser:
         settings = settings or get_settings()
         folder = resolve_model_folder(settings.asr_model, settings)
         threads = settings.asr_threads or os.cpu_count() or 1
-        model = WhisperModel(
-            str(folder), device="cpu", compute_type=settings.asr_compute_type, cpu_threads=threads
-        )
+        device = asr_device(settings.device)
+        compute_type = asr_compute_type(settings.asr_compute_type, device)
+        model = WhisperModel(str(folder), device=device, compute_type=compute_type, cpu_threads=threads)
         import faster_whisper
 
         version = f"{model_fingerprint(folder)} (faster-whisper {faster_whisper.__version__})"
-        return cls(model, Path(settings.asr_model).name, version, settings)
+        return cls(model, Path(settings.asr_model).name, version, settings, device, compute_type)
 
     def transcribe_options(self) -> dict[str, Any]:
         return {

@@ -8,7 +8,12 @@ offline, silent and clear of the CUDA-only native libraries.
 
 from __future__ import annotations
 
+import io
+import logging
 import threading
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +21,32 @@ import numpy as np
 
 from qa_scoring.config import Settings, get_settings
 from qa_scoring.model_store import model_path
+from qa_scoring.transcribe.device import torch_device
 from qa_scoring.transcribe.segments import SpeechSegment
+
+log = logging.getLogger(__name__)
 
 MODEL_NAME = "pyannote-diarisation"
 
 
 class DiarisationError(ValueError):
     """Audio the diariser cannot use (wrong shape, empty, not finite); the message says what is wrong."""
+
+
+@contextmanager
+def _third_party_chatter_to_log() -> Iterator[None]:
+    """pyannote's notes on a call ("Found only 1 clusters", printed; a UserWarning when a short call
+    has fewer speakers than asked) are expected on one-speaker stretches and tell a user nothing
+    they can act on: they go to the log at debug level instead of the terminal."""
+    printed = io.StringIO()
+    with warnings.catch_warnings(record=True) as caught, redirect_stdout(printed):
+        warnings.simplefilter("always")
+        yield
+    for line in printed.getvalue().splitlines():
+        if line.strip():
+            log.debug("pyannote: %s", line.strip())
+    for warning in caught:
+        log.debug("pyannote %s: %s", warning.category.__name__, " ".join(str(warning.message).split()))
 
 
 class Diariser:
@@ -60,6 +84,11 @@ class Diariser:
         pipeline = pyannote_audio.Pipeline.from_pretrained(folder)
         if pipeline is None:
             raise RuntimeError(f"{folder}: pyannote could not build a pipeline from this folder")
+        device = torch_device(settings.device)
+        if device != "cpu":
+            import torch
+
+            pipeline.to(torch.device(device))
         return cls(pipeline, Path(folder), settings.num_speakers or None, settings.diarise_threads)
 
     def __call__(
@@ -95,7 +124,7 @@ class Diariser:
             "waveform": torch.from_numpy(np.ascontiguousarray(audio))[None],
             "sample_rate": int(sample_rate),
         }
-        with self._lock, torch.inference_mode():
+        with self._lock, torch.inference_mode(), _third_party_chatter_to_log():
             # torch's thread count is process-wide: set it for this call only and put it back, so the
             # rest of the process (a batch worker's own setting) is unaffected.
             previous = torch.get_num_threads()

@@ -208,7 +208,8 @@ class SpeechPipeline:
             "asr": {
                 "name": self.recogniser.name,
                 "version": self.recogniser.version,
-                "compute_type": self.settings.asr_compute_type,
+                "compute_type": self.recogniser.compute_type,
+                "device": self.recogniser.device,
                 "beam_size": self.settings.asr_beam_size,
             },
             "software": {"qa-scoring": __version__, "faster-whisper": faster_whisper.__version__},
