@@ -400,25 +400,29 @@ def submit(session: Session, call: Call, user: User, edit: Edit) -> Review:
     ]
     if missing:
         raise ReviewError(f"{len(missing)} criteria still need a decision (first: {missing[0]})")
-    review.final_scores = final_scores(review, cards)
-    review.status = "submitted"
-    review.submitted_at = utcnow()
-    review.updated_at = utcnow()
     if edit.calibration is None:  # a calibration review is practice: the call's own review is still due
         open_disputes = [d for d in _disputes(session, call) if d.status == "open"]
         call.needs_review = bool(open_disputes)
-    session.flush()
-    audit_row(
-        session,
-        review,
-        "submit",
-        user=user,
-        old={"status": "draft"},
-        new={"status": "submitted", "final_scores": review.final_scores},
-    )
+    _seal(session, review, user, cards, old={"status": "draft"})
     if edit.calibration is None:
         _make_standing(session, call, review, user, "the latest submitted review stands")
     return review
+
+
+def _seal(
+    session: Session,
+    review: Review,
+    user: User,
+    cards: list[Scorecard],
+    new: dict[str, Any] | None = None,
+    **details: Any,
+) -> None:
+    """Submit ``review``: its final scores fixed from ``cards``; audited as a submission."""
+    review.final_scores = final_scores(review, cards)
+    review.status, review.submitted_at, review.updated_at = "submitted", utcnow(), utcnow()
+    session.flush()
+    new = {"status": "submitted", **(new or {}), "final_scores": review.final_scores}
+    audit_row(session, review, "submit", user=user, new=new, **details)
 
 
 def _make_standing(session: Session, call: Call, review: Review, user: User, reason: str) -> None:
@@ -640,20 +644,13 @@ def _review_from_appeal(
         review.decisions.append(target)
     target.decision, target.human_result, target.decided_by = "override", result, user
     target.reason = f"appeal #{dispute.id}: {dispute.resolution}"
-    review.final_scores = final_scores(review, scorecards_for(session, review.transcript))
-    review.status, review.submitted_at = "submitted", utcnow()
-    session.flush()
-    audit_row(
+    cards = scorecards_for(session, review.transcript)
+    _seal(
         session,
         review,
-        "submit",
-        user=user,
-        new={
-            "status": "submitted",
-            "from_review": appealed.id,
-            "appeal": dispute.id,
-            "final_scores": review.final_scores,
-        },
+        user,
+        cards,
+        new={"from_review": appealed.id, "appeal": dispute.id},
         reason=target.reason,
     )
     _make_standing(session, dispute.call, review, user, f"appeal #{dispute.id} {dispute.status}")

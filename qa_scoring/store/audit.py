@@ -51,36 +51,16 @@ def audit(
     return entry
 
 
-def audit_row(
-    session: Session,
-    row: Base,
-    action: str,
-    *,
-    user: User | None = None,
-    actor: str | None = None,
-    old: dict[str, Any] | None = None,
-    new: dict[str, Any] | None = None,
-    reason: str = "",
-) -> AuditEntry:
-    """Audit ``action`` on a stored row, named by its table and id.
+def audit_row(session: Session, row: Base, action: str, **details: Any) -> AuditEntry:
+    """Audit ``action`` on a stored row, named by its table and id (``details``: as for :func:`audit`).
 
-    A new row is flushed first so that its entry carries its id; most entries are about one row,
-    and naming it from the row keeps the entity and the id from drifting apart.
+    A new row is added and flushed first so that its entry carries its id; most entries are about
+    one row, and naming it from the row keeps the entity and the id from drifting apart.
     """
     if row.id is None:
         session.add(row)
         session.flush()
-    return audit(
-        session,
-        entity=row.__tablename__,
-        entity_id=row.id,
-        action=action,
-        user=user,
-        actor=actor,
-        old=old,
-        new=new,
-        reason=reason,
-    )
+    return audit(session, entity=row.__tablename__, entity_id=row.id, action=action, **details)
 
 
 @event.listens_for(Session, "before_flush")
