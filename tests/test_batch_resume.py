@@ -120,3 +120,30 @@ def test_ctrl_c_on_a_process_pool_stops_cleanly_and_resumes(tmp_path: Path) -> N
     assert result.report["scored"] == len(calls) - done_before
     assert _count(db, "SELECT count(*) FROM calls WHERE status = 'scored'") == len(calls)
     assert _count(db, "SELECT count(*) FROM transcripts") == len(calls)
+
+
+def test_a_killed_run_whose_calls_all_finished_meanwhile_is_closed_not_doubled(tmp_path: Path) -> None:
+    """Celery workers go on while the scheduler is down and may finish everything before it is run
+    again: the re-run closes the same run (its report covers the night) instead of starting another."""
+    from sqlalchemy import select, update
+
+    from qa_scoring.batch.options import BatchOptions
+    from qa_scoring.batch.runner import run_batch
+    from qa_scoring.store.db import open_store
+    from qa_scoring.store.models import BatchRun
+
+    db = tmp_path / "store.sqlite3"
+    settings = batch_settings(tmp_path, f"sqlite:///{db}", max_duration_s=30.0)
+    short_calls(tmp_path / "in", 1, seconds=4.0)
+    options = BatchOptions(paths=(str(tmp_path / "in"),), workers=1, progress=False)
+    first = run_batch(settings, options, echo=lambda _line: None)
+    with open_store(settings).begin() as session:  # as if its scheduler had been killed at the end
+        session.execute(update(BatchRun).values(status="interrupted"))
+    said: list[str] = []
+    again = run_batch(settings, options, echo=said.append)
+    assert again.run_id == first.run_id
+    assert f"batch run {first.run_id} was interrupted; resuming it" in said
+    with open_store(settings)() as session:
+        runs = session.scalars(select(BatchRun)).all()
+    assert [(r.id, r.status) for r in runs] == [(first.run_id, "finished")]
+    assert again.report["scored"] == 1

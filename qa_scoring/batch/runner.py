@@ -113,9 +113,10 @@ def run_options(options: BatchOptions) -> dict[str, Any]:
 
 
 def resumable_run(session: Session, options: BatchOptions) -> BatchRun | None:
-    """The newest run of the same command, if it was interrupted (its scheduler killed or stopped)
-    with calls left: running the command again carries on in that run, so its report covers the
-    night rather than the part after the restart."""
+    """The newest run of the same command, if it was interrupted (its scheduler killed or stopped):
+    running the command again carries on in that run, so its report covers the night rather than
+    the part after the restart. That holds even when nothing is left pending: Celery workers go on
+    with what was queued while the scheduler is down, and may finish it all before the re-run."""
     wanted = run_options(options)
     same = [
         run
@@ -125,12 +126,7 @@ def resumable_run(session: Session, options: BatchOptions) -> BatchRun | None:
         if {k: run.options.get(k) for k in wanted if k != "workers"}
         == {k: v for k, v in wanted.items() if k != "workers"}
     ]
-    if not same or same[0].status != "interrupted":
-        return None
-    left = session.scalar(
-        select(Job.id).where(Job.batch_run_id == same[0].id, Job.state == "pending").limit(1)
-    )
-    return same[0] if left is not None else None
+    return same[0] if same and same[0].status == "interrupted" else None
 
 
 def run_batch(settings: Settings, options: BatchOptions, echo: Callable[[str], None] = print) -> BatchResult:
