@@ -13,9 +13,13 @@ from qa_scoring.transcribe.device import DeviceError, asr_compute_type, asr_devi
 NO_GPU = cuda_devices() == 0
 
 
-def test_auto_uses_a_gpu_only_where_one_is_found() -> None:
-    assert asr_device("cpu") == "cpu"
-    assert asr_device("auto") == ("cpu" if NO_GPU else "cuda")
+def test_auto_uses_a_gpu_only_where_one_is_found(monkeypatch) -> None:
+    import qa_scoring.transcribe.device as device
+
+    monkeypatch.setattr(device, "cuda_devices", lambda: 0)  # the driver's answer, not our logic
+    assert (asr_device("auto"), asr_device("cpu")) == ("cpu", "cpu")
+    monkeypatch.setattr(device, "cuda_devices", lambda: 1)
+    assert (asr_device("auto"), asr_device("cuda"), asr_device("cpu")) == ("cuda", "cuda", "cpu")
     assert torch_device("cpu") == "cpu"
 
 

@@ -80,7 +80,7 @@ class Processed:
     spans: list[Any]  # what was redacted, where
     redacted_path: str | None
     scored: ScoredCall
-    seconds: float
+    seconds: float  # processing time of the call (decode to scores)
 
 
 def process_call(call_id: int, batch_run_id: int) -> Outcome:
@@ -93,7 +93,6 @@ def process_call(call_id: int, batch_run_id: int) -> Outcome:
     )
     if isinstance(claim, Outcome):
         return claim
-    started = time.perf_counter()
     try:
         with heartbeat(factory, claim.job_id, token, settings.job_lease_s):
             processed = _run_pipeline(claim, call_id, settings)
@@ -105,7 +104,6 @@ def process_call(call_id: int, batch_run_id: int) -> Outcome:
             factory, lambda session: _record_failure(session, claim.job_id, call_id, token, reason, retry)
         )
         return Outcome(call_id, "retry" if retry else "failed", error=reason)
-    processed.seconds = time.perf_counter() - started
     return in_transaction(
         factory, lambda session: _store(session, claim.job_id, call_id, token, processed, settings)
     )
@@ -144,6 +142,7 @@ def _claim(session: Session, call_id: int, run_id: int, token: str, lease_s: flo
 
 
 def _run_pipeline(claim: Claim, call_id: int, settings: Settings) -> Processed:
+    started = time.perf_counter()
     path = Path(claim.audio_path)
     check_input(path, settings)
     held = models()
@@ -154,7 +153,7 @@ def _run_pipeline(claim: Claim, call_id: int, settings: Settings) -> Processed:
         )
     redacted, spans, redacted_path = _redact(transcript, path, claim.content_sha256, settings)
     scored = held.scorer.score(redacted, claim.rubric_ids)
-    return Processed(redacted.to_dict(), spans, redacted_path, scored, 0.0)
+    return Processed(redacted.to_dict(), spans, redacted_path, scored, time.perf_counter() - started)
 
 
 def check_input(path: Path, settings: Settings) -> None:

@@ -157,8 +157,7 @@ def run_batch(settings: Settings, options: BatchOptions, echo: Callable[[str], N
             session.add(run)
         else:
             echo(f"batch run {run.id} was interrupted; resuming it")
-        session.flush()
-        if not settings.redact:
+        if not settings.redact:  # audit_row flushes a new run for its id
             audit_row(
                 session,
                 run,
