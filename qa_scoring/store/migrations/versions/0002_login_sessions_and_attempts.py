@@ -1,21 +1,12 @@
-"""server-side login sessions and the login attempts the throttle counts
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-12-05 05:05:00
-"""
+"""Logins kept server-side so one can be ended, and login attempts kept for the throttle to count."""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0002"
-down_revision: str | None = "0001"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0002"
+down_revision = "0001"
 
 
 def upgrade() -> None:

@@ -1,21 +1,12 @@
-"""appeals (a proposed and an outcome result, partly upheld) and agents' acknowledgements
-
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-12-05 05:40:00
-"""
+"""Appeals may be partly upheld (proposed and outcome results), and agents acknowledge reviews."""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004"
-down_revision: str | None = "0003"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0004"
+down_revision = "0003"
 
 OLD_STATUSES = "status IN ('open', 'upheld', 'rejected', 'withdrawn')"
 NEW_STATUSES = "status IN ('open', 'upheld', 'partial', 'rejected', 'withdrawn')"

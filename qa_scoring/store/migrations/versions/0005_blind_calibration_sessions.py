@@ -1,21 +1,12 @@
-"""blind calibration sessions: chosen calls, members, a reference reviewer; reviews belong to one
-
-Revision ID: 0005
-Revises: 0004
-Create Date: 2026-12-05 06:00:00
-"""
+"""Blind calibration sessions: chosen calls, members, a reference reviewer; reviews belong to one."""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005"
-down_revision: str | None = "0004"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0005"
+down_revision = "0004"
 
 
 def upgrade() -> None:

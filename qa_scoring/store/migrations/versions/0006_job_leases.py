@@ -1,21 +1,12 @@
-"""job leases: a heartbeat the holding worker renews, and how often a job was reclaimed
-
-Revision ID: 0006
-Revises: 0005
-Create Date: 2026-12-05 06:10:00
-"""
+"""Job leases: a heartbeat the holding worker renews, so a dead worker's job is reclaimed and counted."""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006"
-down_revision: str | None = "0005"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0006"
+down_revision = "0005"
 
 
 def upgrade() -> None:
