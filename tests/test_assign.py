@@ -74,28 +74,7 @@ def test_turns_alternate_and_long_pause_splits() -> None:
 
 
 def test_repetition_loop_collapsed_but_normal_repeats_kept() -> None:
-    loop = words(
-        *[
-            (w, i * 0.3, i * 0.3 + 0.2)
-            for i, w in enumerate(
-                [
-                    "thank",
-                    "you.",
-                    "thank",
-                    "you.",
-                    "thank",
-                    "you.",
-                    "thank",
-                    "you.",
-                    "thank",
-                    "you.",
-                    "thank",
-                    "you.",
-                    "bye",
-                ]
-            )
-        ]
-    )
+    loop = words(*[(w, i * 0.3, i * 0.3 + 0.2) for i, w in enumerate(["thank", "you."] * 6 + ["bye"])])
     assert [w.text for w in remove_repetition_loops(loop)] == ["thank", "you.", "bye"]
     normal = words(("no", 0, 0.1), ("no,", 0.2, 0.3), ("no", 0.4, 0.5), ("stop", 0.6, 0.9))
     assert [w.text for w in remove_repetition_loops(normal)] == ["no", "no,", "no", "stop"]

@@ -140,60 +140,57 @@ def test_real_files_layout() -> None:
 # ----------------------------------------------------------------------------------------------- bad input
 
 
+def assert_refused(path: Path, message: str, **limits: float) -> None:
+    """``load_audio`` refuses the file: an AudioError whose text (naming the file) matches ``message``."""
+    with pytest.raises(AudioError, match=message):
+        load_audio(path, **limits)
+
+
 def test_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(AudioError, match=r"nope\.wav: no such file"):
-        load_audio(tmp_path / "nope.wav")
+    assert_refused(tmp_path / "nope.wav", r"nope\.wav: no such file")
 
 
 def test_empty_file(tmp_path: Path) -> None:
     path = tmp_path / "empty.mp3"
     path.write_bytes(b"")
-    with pytest.raises(AudioError, match=r"empty\.mp3: empty file"):
-        load_audio(path)
+    assert_refused(path, r"empty\.mp3: empty file")
 
 
 def test_corrupt_bytes(tmp_path: Path) -> None:
     path = tmp_path / "corrupt.wav"
     path.write_bytes(np.random.default_rng(1).bytes(4000))
-    with pytest.raises(AudioError, match=r"corrupt\.wav: not a readable audio file"):
-        load_audio(path)
+    assert_refused(path, r"corrupt\.wav: not a readable audio file")
 
 
 def test_zero_length_audio(tmp_path: Path) -> None:
     path = tmp_path / "zero.wav"
     sf.write(path, np.zeros((0, 1), dtype=np.float32), 8000, subtype="PCM_16")
-    with pytest.raises(AudioError, match=r"zero\.wav: contains no audio samples"):
-        load_audio(path)
+    assert_refused(path, r"zero\.wav: contains no audio samples")
 
 
 def test_too_short(tmp_path: Path) -> None:
     path = tmp_path / "blip.wav"
     sf.write(path, tone_pair(8000, 0.3)[:, 0], 8000, subtype="PCM_16")
-    with pytest.raises(AudioError, match=r"blip\.wav: too short \(0\.30 s"):
-        load_audio(path)
+    assert_refused(path, r"blip\.wav: too short \(0\.30 s")
 
 
 def test_silent(tmp_path: Path) -> None:
     path = tmp_path / "dead.flac"
     sf.write(path, np.zeros((16000 * 3, 2), dtype=np.float32), 16000)
-    with pytest.raises(AudioError, match=r"dead\.flac: silent"):
-        load_audio(path)
+    assert_refused(path, r"dead\.flac: silent")
 
 
 def test_too_long_and_too_large(tmp_path: Path) -> None:
     path = tmp_path / "long.wav"
     sf.write(path, tone_pair(8000, 3.0)[:, 0], 8000, subtype="PCM_16")
-    with pytest.raises(AudioError, match=r"long\.wav: too long"):
-        load_audio(path, max_duration=2.0)
-    with pytest.raises(AudioError, match=r"long\.wav: too large"):
-        load_audio(path, max_bytes=1000)
+    assert_refused(path, r"long\.wav: too long", max_duration=2.0)
+    assert_refused(path, r"long\.wav: too large", max_bytes=1000)
 
 
 def test_text_file_is_not_audio(tmp_path: Path) -> None:
     path = tmp_path / "notes.m4a"
     path.write_text("this is not audio\n" * 50)
-    with pytest.raises(AudioError, match=r"notes\.m4a: not a readable audio file"):
-        load_audio(path)
+    assert_refused(path, r"notes\.m4a: not a readable audio file")
 
 
 def test_junk_after_the_last_frame_is_tolerated_by_transcription_and_redaction(tmp_path):

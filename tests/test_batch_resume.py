@@ -25,6 +25,15 @@ def _count(db: Path, sql: str) -> int:
             return 0
 
 
+def _wait_for_a_done_call(db: Path, batch: subprocess.Popen, before: str) -> None:
+    """Poll the store until the running batch has finished one call, so it is stopped mid-run."""
+    deadline = time.monotonic() + 240
+    while _count(db, "SELECT count(*) FROM jobs WHERE state = 'done'") < 1:
+        assert batch.poll() is None, f"batch ended before {before}:\n{batch.stdout.read().decode()}"
+        assert time.monotonic() < deadline, "no call stored within 240 s"
+        time.sleep(0.1)
+
+
 def test_sigkill_then_rerun_scores_every_call_exactly_once(tmp_path: Path) -> None:
     db = tmp_path / "store.sqlite3"
     settings = batch_settings(tmp_path, f"sqlite:///{db}", max_duration_s=30.0)
@@ -33,11 +42,7 @@ def test_sigkill_then_rerun_scores_every_call_exactly_once(tmp_path: Path) -> No
     env = env_for(settings)
 
     first = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 240
-    while _count(db, "SELECT count(*) FROM jobs WHERE state = 'done'") < 1:
-        assert first.poll() is None, f"batch ended before it could be killed:\n{first.stdout.read().decode()}"
-        assert time.monotonic() < deadline, "no call stored within 240 s"
-        time.sleep(0.1)
+    _wait_for_a_done_call(db, first, "it could be killed")
     os.kill(first.pid, signal.SIGKILL)
     first.wait()
     done_before = _count(db, "SELECT count(*) FROM jobs WHERE state = 'done'")
@@ -101,11 +106,7 @@ def test_ctrl_c_on_a_process_pool_stops_cleanly_and_resumes(tmp_path: Path) -> N
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    deadline = time.monotonic() + 240
-    while _count(db, "SELECT count(*) FROM jobs WHERE state = 'done'") < 1:
-        assert first.poll() is None, f"batch ended before Ctrl-C:\n{first.stdout.read().decode()}"
-        assert time.monotonic() < deadline, "no call stored within 240 s"
-        time.sleep(0.1)
+    _wait_for_a_done_call(db, first, "Ctrl-C")
     os.killpg(first.pid, signal.SIGINT)
     output = first.communicate(timeout=60)[0].decode()
     assert first.returncode == 130, output

@@ -25,6 +25,13 @@ def _call(turns: list[tuple], method: str = "given", events: list[dict] | None =
     return Transcript.from_dict(doc)
 
 
+def _music_hold_call(turns: list[tuple], music: tuple[float, float], turn: int = 2) -> Transcript:
+    """A timed call (one channel a speaker) whose audio found hold music from ``music[0]`` to
+    ``music[1]``; ``turn`` resumes the call after it."""
+    event = {"kind": "hold", "source": "music", "start": music[0], "end": music[1], "turn": turn}
+    return _call(turns, method="channel", events=[event])
+
+
 def _talk_over(call: Transcript) -> list[int]:
     return [int(i) for i in talk_over_turns(call, [text.canonical(t.text) for t in call.turns]).nonzero()[0]]
 
@@ -70,14 +77,13 @@ def test_bear_with_me_while_talking_on_is_not_a_hold() -> None:
 
 
 def test_marker_audio_and_words_for_one_hold_count_once() -> None:
-    call = _call(
+    call = _music_hold_call(
         [
             ("agent", "Is it alright if I place you on hold?", 0.0, 3.0),
             ("customer", "Sure.", 3.2, 3.6),
             ("agent", "Thanks for waiting, I have it here.", 40.0, 43.0),
         ],
-        method="channel",
-        events=[{"kind": "hold", "source": "music", "start": 4.0, "end": 39.5, "turn": 2}],
+        music=(4.0, 39.5),
     )
     holds = find_holds(call)
     assert [(h.source, h.turn) for h in holds] == [("music", 2)]
@@ -106,15 +112,14 @@ def test_in_a_timed_call_the_words_must_agree_with_the_timing() -> None:
 def test_hold_metrics_use_every_source() -> None:
     words = compute_metrics(_call(WORDS_ONLY_HOLD)).values
     assert words["hold_count"] == 1 and words["hold_time"] is None  # untimed: no time metrics
-    timed = _call(
+    timed = _music_hold_call(
         [
             ("agent", "Can I pop you on hold a moment?", 0.0, 2.0),
             ("customer", "Yes.", 2.2, 2.5),
             ("agent", "Thanks for holding.", 32.5, 34.0),
             ("customer", "No problem.", 34.2, 35.0),
         ],
-        method="channel",
-        events=[{"kind": "hold", "source": "music", "start": 3.0, "end": 32.0, "turn": 2}],
+        music=(3.0, 32.0),
     )
     m = compute_metrics(timed)
     assert m.values["hold_count"] == 1 and m.values["hold_time"] == 30.0

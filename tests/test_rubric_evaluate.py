@@ -6,42 +6,20 @@ Which calls go to review is tested in test_review_selection.py.
 from __future__ import annotations
 
 import pytest
+from rubric_texts import SECTION
 
 from qa_scoring.rubric.evaluate import evaluate
 from qa_scoring.rubric.metrics import CallMetrics
 from qa_scoring.rubric.rubric import parse_rubric
-from qa_scoring.scored_call import BehaviourResult, Evidence
+from qa_scoring.scored_call import BehaviourResult, CriterionResult, Evidence, ScorecardResult
 
 RUBRIC = parse_rubric(
-    """\
-id: t
-name: T
-sections:
-  - id: s
-    name: S
-    criteria:
-      - id: sorry
-        name: Apologised
-        all: [apology]
-        partial: {any: [empathy]}
-        weight: 2
+    "id: t\nname: T\n"
+    + SECTION
+    + """\
       - id: polite
         name: Polite
         absent: [unprofessional]
-      - id: quiet
-        name: No dead air
-        metric: longest_silence
-        max: 10
-        partial: {max: 30}
-      - id: card
-        name: No card read back
-        metric: agent_card_numbers
-        max: 0
-        auto_fail: true
-      - id: held
-        name: Hold etiquette
-        all: [hold_etiquette]
-        applies_when: {metric: hold_count, min: 1}
       - id: calm
         name: Empathy on complaints
         any: [empathy, active_listening]
@@ -77,6 +55,11 @@ def results(card) -> dict[str, str]:
     return {c.id: c.result for c in card.criteria}
 
 
+def criterion(card: ScorecardResult, criterion_id: str) -> CriterionResult:
+    """One criterion's result by id (the rubric lists the shared criteria before this file's own)."""
+    return next(c for c in card.criteria if c.id == criterion_id)
+
+
 def test_all_pass_scores_100_and_na_criteria_leave_the_score() -> None:
     card = evaluate(RUBRIC, behaviours("apology"), metrics())
     assert results(card) == {
@@ -88,7 +71,7 @@ def test_all_pass_scores_100_and_na_criteria_leave_the_score() -> None:
         "calm": "na",
     }
     assert card.score == 100.0 and card.applicable and not card.auto_failed
-    assert card.criteria[0].evidence[0].quote == "apology quote"
+    assert criterion(card, "sorry").evidence[0].quote == "apology quote"
 
 
 def test_weighted_partial_and_fail() -> None:
@@ -97,9 +80,9 @@ def test_weighted_partial_and_fail() -> None:
     assert results(card)["quiet"] == "partial"
     # weights: sorry 2 x 0.5, polite 1 x 0, quiet 1 x 0.5, card 1 x 1  -> 2.5 / 5
     assert card.score == 50.0
-    polite = card.criteria[1]
+    polite = criterion(card, "polite")
     assert polite.evidence[0].quote == "unprofessional quote" and "unprofessional present" in polite.reason
-    quiet = card.criteria[2]
+    quiet = criterion(card, "quiet")
     assert quiet.evidence[0].start == 50.0 and "longest_silence 20 s" in quiet.reason
 
 
@@ -111,18 +94,18 @@ def test_metric_fail_beyond_partial_band() -> None:
 def test_auto_fail_zeroes_the_score() -> None:
     card = evaluate(RUBRIC, behaviours("apology"), metrics(agent_card_numbers=1))
     assert results(card)["card"] == "fail" and card.auto_failed and card.score == 0.0
-    assert card.criteria[3].auto_fail
+    assert criterion(card, "card").auto_fail
 
 
 def test_applicability_by_metric_and_behaviour() -> None:
     card = evaluate(RUBRIC, behaviours("complaint", "active_listening"), metrics(hold_count=2))
     assert results(card)["held"] == "fail" and results(card)["calm"] == "pass"
-    assert "does not apply" in evaluate(RUBRIC, behaviours(), metrics()).criteria[4].reason
+    assert "does not apply" in criterion(evaluate(RUBRIC, behaviours(), metrics()), "held").reason
 
 
 def test_unmeasured_metric_is_not_applicable() -> None:
     card = evaluate(RUBRIC, behaviours("apology"), metrics(longest_silence=None))
-    assert results(card)["quiet"] == "na" and "not available" in card.criteria[2].reason
+    assert results(card)["quiet"] == "na" and "not available" in criterion(card, "quiet").reason
     assert card.score == 100.0
 
 
@@ -134,5 +117,7 @@ def test_rubric_level_applicability() -> None:
 
 def test_confidence_comes_from_behaviours() -> None:
     card = evaluate(RUBRIC, behaviours("apology", confidence=0.55), metrics())
-    assert card.criteria[0].confidence == 0.55 and card.criteria[2].confidence == 1.0  # metric only
+    assert (
+        criterion(card, "sorry").confidence == 0.55 and criterion(card, "quiet").confidence == 1.0
+    )  # metric only
     assert 0.55 < card.confidence < 1.0

@@ -6,38 +6,20 @@ from pathlib import Path
 
 import pytest
 from conftest import PROJECT_ROOT
+from rubric_texts import SECTION
 
 from qa_scoring.rubric.rubric import RubricError, load_rubric, load_rubrics, parse_rubric
 
-GOOD = """\
+# The line numbers below count from here: SECTION (rubric_texts.py) starts at line 5.
+GOOD = (
+    """\
 id: demo
 name: Demo
 version: "2"
 applies_when: {behaviour: complaint}
-sections:
-  - id: s
-    name: S
-    criteria:
-      - id: sorry
-        name: Apologised
-        all: [apology]
-        partial: {any: [empathy]}
-        weight: 2
-      - id: quiet
-        name: No dead air
-        metric: longest_silence
-        max: 10
-        partial: {max: 30}
-      - id: card
-        name: No card read back
-        metric: agent_card_numbers
-        max: 0
-        auto_fail: true
-      - id: held
-        name: Hold etiquette
-        all: hold_etiquette
-        applies_when: {metric: hold_count, min: 1}
 """
+    + SECTION
+)
 
 
 def errors_of(text: str, path: str = "rubrics/demo.yaml") -> list[str]:

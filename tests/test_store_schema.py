@@ -6,7 +6,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import select
-from sqlalchemy.orm.exc import StaleDataError
+from store_checks import assert_second_writer_refused
 
 from qa_scoring.store import audit, session_scope, upgrade
 from qa_scoring.store.audit import AuditLogError
@@ -53,18 +53,7 @@ def test_review_optimistic_locking(db_url: str) -> None:
         s.add(Review(call_id=call.id, reviewer_id=user.id))
     from qa_scoring.store.db import session_factory
 
-    factory = session_factory(db_url)
-    first, second = factory(), factory()
-    a = first.scalars(select(Review)).one()
-    b = second.scalars(select(Review)).one()
-    a.comment = "first"
-    first.commit()
-    b.comment = "second"
-    with pytest.raises(StaleDataError):
-        second.commit()
-    second.rollback()
-    first.close()
-    second.close()
+    assert_second_writer_refused(session_factory(db_url))
 
 
 def test_audit_log_is_append_only(sqlite_url: str) -> None:

@@ -6,7 +6,7 @@ import re
 
 import pytest
 from sqlalchemy import select
-from webhelp import csrf_token, first_criterion, login, post_json
+from webhelp import accept_rest_and_submit, csrf_token, decide, first_criterion, login, post_json
 
 from qa_scoring.store.models import AuditEntry, Call, Review, Scorecard
 
@@ -99,32 +99,20 @@ def test_accept_and_override_are_saved_and_audited(client, app, web_seed):
         assert review.final_scores[passing.rubric_id] < (card.score or 0) or card.auto_failed
 
 
-def _decide(client, token, url, crit, review_id, version, decision="accept", **extra):
-    body = {
-        "review_id": review_id,
-        "version": version,
-        "rubric_id": crit.rubric_id,
-        "criterion_id": crit.criterion_id,
-        "decision": decision,
-        **extra,
-    }
-    return post_json(client, url, token, body)
-
-
 def test_stale_version_gets_409_and_keeps_the_first_decision(client, app, web_seed):
     token = login(client, "qa")
     url = f"/calls/{web_seed.timed_call}/decisions"
     crit = first_criterion(app, web_seed.timed_call)
-    first = _decide(client, token, url, crit, 0, 0).json
+    first = decide(client, token, url, crit, 0, 0).json
     # The same officer in another tab, loaded before the first decision (no review yet), is refused...
     tab = app.test_client()
     tab_token = login(tab, "qa")
-    resp = _decide(tab, tab_token, url, crit, 0, 0, "override", result="na", reason="x")
+    resp = decide(tab, tab_token, url, crit, 0, 0, "override", result="na", reason="x")
     assert resp.status_code == 409 and "already have a draft review" in resp.json["error"]
     # ... and so is one holding an old version of the same review.
-    ok = _decide(tab, tab_token, url, crit, first["review_id"], first["version"])
+    ok = decide(tab, tab_token, url, crit, first["review_id"], first["version"])
     assert ok.status_code == 200
-    stale = _decide(
+    stale = decide(
         client, token, url, crit, first["review_id"], first["version"], "override", result="na", reason="m"
     )
     assert stale.status_code == 409 and stale.json["conflict"] is True
@@ -138,11 +126,11 @@ def test_a_second_officer_decides_in_a_second_review_never_in_the_first_officers
     token = login(client, "qa")
     url = f"/calls/{web_seed.timed_call}/decisions"
     crit = first_criterion(app, web_seed.timed_call)
-    first = _decide(client, token, url, crit, 0, 0, "override", result="partial", reason="first officer").json
+    first = decide(client, token, url, crit, 0, 0, "override", result="partial", reason="first officer").json
     other = app.test_client()
     token2 = login(other, "qa2")
     # Aiming at the first officer's draft (a page loaded after a reload, say) is refused...
-    into_first = _decide(
+    into_first = decide(
         other,
         token2,
         url,
@@ -155,7 +143,7 @@ def test_a_second_officer_decides_in_a_second_review_never_in_the_first_officers
     )
     assert into_first.status_code == 400 and "qa's draft" in into_first.json["error"]
     # ... and a decision from a page without a review of their own starts the second officer's own.
-    second = _decide(other, token2, url, crit, 0, 0, "override", result="fail", reason="second officer")
+    second = decide(other, token2, url, crit, 0, 0, "override", result="fail", reason="second officer")
     assert second.status_code == 200 and second.json["review_id"] != first["review_id"]
     with app.app_context():
         reviews = {r.reviewer.username: r for r in get_db().query(Review).all()}
@@ -169,34 +157,17 @@ def test_submit_needs_every_criterion_then_leaves_the_queue(client, app, web_see
     token = login(client, "qa")
     cid = web_seed.dev_calls[0]
     crit = first_criterion(app, cid)
-    first = post_json(
-        client,
-        f"/calls/{cid}/decisions",
-        token,
-        {
-            "review_id": 0,
-            "version": 0,
-            "rubric_id": crit.rubric_id,
-            "criterion_id": crit.criterion_id,
-            "decision": "override",
-            "result": "pass" if crit.result != "pass" else "fail",
-            "reason": "heard differently",
-        },
+    flipped = "pass" if crit.result != "pass" else "fail"
+    url = f"/calls/{cid}/decisions"
+    first = decide(
+        client, token, url, crit, 0, 0, "override", result=flipped, reason="heard differently"
     ).json
     early = post_json(
         client, f"/calls/{cid}/submit", token, {"review_id": first["review_id"], "version": first["version"]}
     )
     assert early.status_code == 400 and "still need a decision" in early.json["error"]
-    rest = post_json(
-        client,
-        f"/calls/{cid}/accept-remaining",
-        token,
-        {"review_id": first["review_id"], "version": first["version"]},
-    ).json
-    assert rest["accepted"] > 5
-    done = post_json(
-        client, f"/calls/{cid}/submit", token, {"review_id": rest["review_id"], "version": rest["version"]}
-    )
+    rest, done = accept_rest_and_submit(client, cid, token, first)
+    assert rest.json["accepted"] > 5
     assert done.status_code == 200 and done.json["status"] == "submitted"
     queue = client.get("/queue/").get_data(as_text=True)
     assert f'/calls/{cid}"' not in queue
@@ -206,9 +177,8 @@ def test_submit_needs_every_criterion_then_leaves_the_queue(client, app, web_see
 
 def _submitted_by_qa(client, cid: int) -> str:
     token = login(client, "qa")
-    rest = post_json(client, f"/calls/{cid}/accept-remaining", token, {"review_id": 0, "version": 0}).json
-    body = {"review_id": rest["review_id"], "version": rest["version"]}
-    assert post_json(client, f"/calls/{cid}/submit", token, body).status_code == 200
+    _, done = accept_rest_and_submit(client, cid, token, {"review_id": 0, "version": 0})
+    assert done.status_code == 200
     return token
 
 
@@ -336,18 +306,7 @@ def test_the_agent_acknowledges_a_submitted_review_once(client, app, web_seed):
 def test_agents_and_leaders_cannot_decide(client, app, web_seed):
     token = login(client, "leader")
     crit = first_criterion(app, web_seed.timed_call)
-    resp = post_json(
-        client,
-        f"/calls/{web_seed.timed_call}/decisions",
-        token,
-        {
-            "review_id": 0,
-            "version": 0,
-            "rubric_id": crit.rubric_id,
-            "criterion_id": crit.criterion_id,
-            "decision": "accept",
-        },
-    )
+    resp = decide(client, token, f"/calls/{web_seed.timed_call}/decisions", crit, 0, 0)
     assert resp.status_code == 403
 
 
@@ -370,7 +329,7 @@ def test_json_post_without_csrf_is_refused(client, app, web_seed):
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def test_optimistic_lock_on_each_backend(backend, request):
     """Two sessions load the same review; the second writer's flush fails instead of overwriting."""
-    from sqlalchemy.orm.exc import StaleDataError
+    from store_checks import assert_second_writer_refused
 
     from qa_scoring.store.db import session_factory
     from qa_scoring.store.models import Agent, User
@@ -384,20 +343,7 @@ def test_optimistic_lock_on_each_backend(backend, request):
         s.flush()
         s.add(Review(call_id=call.id, reviewer_id=user.id))
         s.commit()
-    a, b = factory(), factory()
-    try:
-        ra, rb = a.scalar(select(Review)), b.scalar(select(Review))
-        ra.comment = "first"
-        a.commit()
-        rb.comment = "second"
-        with pytest.raises(StaleDataError):
-            b.commit()
-        b.rollback()
-        with factory() as s:
-            assert s.scalar(select(Review)).comment == "first"
-    finally:
-        a.close()
-        b.close()
+    assert_second_writer_refused(factory)
 
 
 def test_scorecards_that_do_not_apply_come_last_and_need_no_decisions(client, app, web_seed):
@@ -430,13 +376,10 @@ def _review_whole_call(client, token, cid: int, crit, result: str, reason: str) 
         int(re.search(rf'data-{k}="(\d+)"', page).group(1)) for k in ("review-id", "version")
     )
     url = f"/calls/{cid}/decisions"
-    state = _decide(
+    state = decide(
         client, token, url, crit, review_id, version, "override", result=result, reason=reason
     ).json
-    body = {"review_id": state["review_id"], "version": state["version"]}
-    state = post_json(client, f"/calls/{cid}/accept-remaining", token, body).json
-    body = {"review_id": state["review_id"], "version": state["version"]}
-    done = post_json(client, f"/calls/{cid}/submit", token, body)
+    _, done = accept_rest_and_submit(client, cid, token, state)
     assert done.status_code == 200, done.json
     return done.json
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from webhelp import csrf_token, login
+from webhelp import login, post_clip
 
 from web.clipcut import ClipError, cut_wav
 
@@ -52,18 +52,14 @@ def test_cut_refuses_bad_ranges(tmp_path, web_seed):
 
 def test_make_clip_from_evidence_range_then_play_and_download(client, app, web_seed):
     login(client, "leader")
-    token = csrf_token(client, f"/calls/{web_seed.timed_call}")
-    resp = client.post(
-        "/clips/",
-        data={
-            "call_id": web_seed.timed_call,
-            "start": "13.4",
-            "end": "21.5",
-            "padding": "1",
-            "criterion": "default/greeting",
-            "note": "good ID check",
-            "csrf_token": token,
-        },
+    resp = post_clip(
+        client,
+        web_seed.timed_call,
+        "13.4",
+        "21.5",
+        padding="1",
+        criterion="default/greeting",
+        note="good ID check",
     )
     assert resp.status_code == 302
     clip_url = resp.headers["Location"]
@@ -103,10 +99,7 @@ def test_clip_uses_the_redacted_audio_when_there_is_one(client, app, web_seed, t
         db.commit()
     login(client, "qa")
     assert client.get(f"/calls/{web_seed.timed_call}/audio").data == redacted.read_bytes()
-    token = csrf_token(client, f"/calls/{web_seed.timed_call}")
-    resp = client.post(
-        "/clips/", data={"call_id": web_seed.timed_call, "start": "1", "end": "2", "csrf_token": token}
-    )
+    resp = post_clip(client, web_seed.timed_call, "1", "2")
     assert resp.status_code == 302
     from sqlalchemy import select
 
@@ -120,8 +113,5 @@ def test_clip_uses_the_redacted_audio_when_there_is_one(client, app, web_seed, t
 
 def test_agents_cannot_cut_clips(client, web_seed):
     login(client, "agent")
-    token = csrf_token(client, f"/calls/{web_seed.timed_call}")
-    resp = client.post(
-        "/clips/", data={"call_id": web_seed.timed_call, "start": "1", "end": "2", "csrf_token": token}
-    )
+    resp = post_clip(client, web_seed.timed_call, "1", "2")
     assert resp.status_code == 403

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from webhelp import csrf_token, login
+from webhelp import csrf_token, login, post_clip
 
 
 def _new_record(client, agent_id: int) -> str:
@@ -24,17 +24,7 @@ def _new_record(client, agent_id: int) -> str:
 
 def test_grow_record_with_clip_and_actions(client, web_seed):
     login(client, "leader")
-    token = csrf_token(client, f"/calls/{web_seed.timed_call}")
-    clip_url = client.post(
-        "/clips/",
-        data={
-            "call_id": web_seed.timed_call,
-            "start": "1",
-            "end": "4",
-            "note": "opening",
-            "csrf_token": token,
-        },
-    ).headers["Location"]
+    clip_url = post_clip(client, web_seed.timed_call, "1", "4", note="opening").headers["Location"]
     clip_id = clip_url.rstrip("/").split("/")[-1]
     url = _new_record(client, web_seed.agent1)
     page = client.get(url).get_data(as_text=True)

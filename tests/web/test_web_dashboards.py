@@ -4,21 +4,14 @@ from __future__ import annotations
 
 import re
 
-from webhelp import csrf_token, first_criterion, login, post_json
+from webhelp import accept_rest_and_submit, csrf_token, decide, first_criterion, login, post_json
 
 
 def _review_all(client, token, call_id, override=None):
     body = {"review_id": 0, "version": 0}
     if override:
-        first = post_json(client, f"/calls/{call_id}/decisions", token, {**body, **override}).json
-        body = {"review_id": first["review_id"], "version": first["version"]}
-    rest = post_json(client, f"/calls/{call_id}/accept-remaining", token, body).json
-    done = post_json(
-        client,
-        f"/calls/{call_id}/submit",
-        token,
-        {"review_id": rest["review_id"], "version": rest["version"]},
-    )
+        body = post_json(client, f"/calls/{call_id}/decisions", token, {**body, **override}).json
+    _, done = accept_rest_and_submit(client, call_id, token, body)
     assert done.status_code == 200, done.json
 
 
@@ -66,35 +59,12 @@ def test_calibration_kappa_between_prescore_and_reviewers(client, app, web_seed)
     crit = first_criterion(app, cid, by_id=True)
     rubric_id = crit.rubric_id
     flipped = "fail" if crit.result != "fail" else "pass"
-    first = post_json(
-        other,
-        f"/calls/{cid}/decisions",
-        token2,
-        {
-            "review_id": review_id,
-            "version": version,
-            "rubric_id": rubric_id,
-            "criterion_id": crit.criterion_id,
-            "decision": "override",
-            "result": flipped,
-            "reason": "second opinion",
-        },
-    ).json
-    rest = post_json(
-        other,
-        f"/calls/{cid}/accept-remaining",
-        token2,
-        {"review_id": first["review_id"], "version": first["version"]},
-    ).json
-    assert (
-        post_json(
-            other,
-            f"/calls/{cid}/submit",
-            token2,
-            {"review_id": rest["review_id"], "version": rest["version"]},
-        ).status_code
-        == 200
+    url = f"/calls/{cid}/decisions"
+    first = decide(
+        other, token2, url, crit, review_id, version, "override", result=flipped, reason="second opinion"
     )
+    _, done = accept_rest_and_submit(other, cid, token2, first.json)
+    assert done.status_code == 200
     from qa_scoring.review.stats import prescore_agreement, reviewer_agreement
 
     with app.app_context():

@@ -5,16 +5,11 @@ from __future__ import annotations
 
 import re
 
-from webhelp import CSRF, first_criterion, login, post_json
+from webhelp import CSRF, accept_rest_and_submit, decide, first_criterion, login
 
 from web.fragments import LRU
 
 DATA_VERSION = re.compile(r'data-version="(\d+)"')
-
-
-def _criterion(app, call_id: int, result: str) -> tuple[str, str]:
-    crit = first_criterion(app, call_id, result=result, applicable=True)
-    return crit.rubric_id, crit.criterion_id
 
 
 def _item(html: str, rubric_id: str, criterion_id: str) -> str:
@@ -26,7 +21,8 @@ def _item(html: str, rubric_id: str, criterion_id: str) -> str:
 
 def test_a_decision_bumps_the_version_and_the_page_never_shows_the_cached_scorecard(client, app, web_seed):
     cid = web_seed.timed_call
-    rubric_id, criterion_id = _criterion(app, cid, "pass")
+    crit = first_criterion(app, cid, result="pass", applicable=True)
+    rubric_id, criterion_id = crit.rubric_id, crit.criterion_id
     scorecards = app.extensions["qa_fragments"]["scorecard"]
     token = login(client, "qa")
 
@@ -38,18 +34,8 @@ def test_a_decision_bumps_the_version_and_the_page_never_shows_the_cached_scorec
         CSRF.search(before).group(1), CSRF.search(again).group(1)
     )
 
-    decided = post_json(
-        client,
-        f"/calls/{cid}/decisions",
-        token,
-        {
-            "review_id": 0,
-            "version": 0,
-            "rubric_id": rubric_id,
-            "criterion_id": criterion_id,
-            "decision": "accept",
-        },
-    )
+    url = f"/calls/{cid}/decisions"
+    decided = decide(client, token, url, crit, 0, 0)
     assert decided.status_code == 200, decided.json
     version = decided.json["version"]
     after = client.get(f"/calls/{cid}").get_data(as_text=True)
@@ -58,38 +44,17 @@ def test_a_decision_bumps_the_version_and_the_page_never_shows_the_cached_scorec
 
     # The same officer overrides it from another tab: the page they load next shows it, and the
     # dispute/agent view's option list (which carries each final result) follows once submitted.
-    over = post_json(
-        client,
-        f"/calls/{cid}/decisions",
-        token,
-        {
-            "review_id": decided.json["review_id"],
-            "version": version,
-            "rubric_id": rubric_id,
-            "criterion_id": criterion_id,
-            "decision": "override",
-            "result": "fail",
-            "reason": "greeting cut off",
-        },
+    review_id = decided.json["review_id"]
+    over = decide(
+        client, token, url, crit, review_id, version, "override", result="fail", reason="greeting cut off"
     )
     assert over.status_code == 200, over.json
     assert over.json["version"] > version
     latest = client.get(f"/calls/{cid}").get_data(as_text=True)
     assert DATA_VERSION.search(latest).group(1) == str(over.json["version"])
     assert "Overridden to fail by qa: greeting cut off" in _item(latest, rubric_id, criterion_id)
-    accepted = post_json(
-        client,
-        f"/calls/{cid}/accept-remaining",
-        token,
-        {"review_id": over.json["review_id"], "version": over.json["version"]},
-    )
+    accepted, submitted = accept_rest_and_submit(client, cid, token, over.json)
     assert accepted.status_code == 200, accepted.json
-    submitted = post_json(
-        client,
-        f"/calls/{cid}/submit",
-        token,
-        {"review_id": accepted.json["review_id"], "version": accepted.json["version"]},
-    )
     assert submitted.status_code == 200, submitted.json
 
     login(client, "leader")

@@ -38,6 +38,47 @@ def post_json(client, url: str, token: str, body: dict[str, Any]):
     return client.post(url, json=body, headers={"X-CSRFToken": token})
 
 
+def decide(
+    client,
+    token: str,
+    url: str,
+    crit: Any,
+    review_id: int,
+    version: int,
+    decision: str = "accept",
+    **extra: str,
+) -> Any:
+    """One decision on ``crit`` (as ``first_criterion`` returns it) in the review at ``version``
+    (0, 0: a new review); ``extra``: an override's result and reason."""
+    body = {
+        "review_id": review_id,
+        "version": version,
+        "rubric_id": crit.rubric_id,
+        "criterion_id": crit.criterion_id,
+        "decision": decision,
+        **extra,
+    }
+    return post_json(client, url, token, body)
+
+
+def accept_rest_and_submit(client, call_id: int, token: str, state: dict[str, Any]) -> tuple[Any, Any]:
+    """Accept every criterion still open in the review ``state`` names (its review_id and version;
+    0, 0: a new review), then submit it; returns both responses (the first is checked here)."""
+    body = {"review_id": state["review_id"], "version": state["version"]}
+    rest = post_json(client, f"/calls/{call_id}/accept-remaining", token, body)
+    assert rest.status_code == 200, rest.json
+    body = {"review_id": rest.json["review_id"], "version": rest.json["version"]}
+    return rest, post_json(client, f"/calls/{call_id}/submit", token, body)
+
+
+def post_clip(client, call_id: int, start: str, end: str, **fields: str) -> Any:
+    """Cut a clip of the call through the form on its page (with that page's CSRF token)."""
+    token = csrf_token(client, f"/calls/{call_id}")
+    return client.post(
+        "/clips/", data={"call_id": call_id, "start": start, "end": end, **fields, "csrf_token": token}
+    )
+
+
 def first_criterion(
     app, call_id: int, *, result: str | None = None, applicable: bool = False, by_id: bool = False
 ) -> Any:
