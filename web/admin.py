@@ -83,14 +83,25 @@ def create() -> Any:
     return redirect(url_for("admin.users"))
 
 
+def _user(user_id: int) -> User:
+    """The user an admin route names; 404 when there is none."""
+    user = get_db().get(User, user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+def _access(user: User) -> dict[str, Any]:
+    """What an update can change about a user's access: audited before and after."""
+    return {"role": user.role, "active": user.active, "agent_id": user.agent_id, "team_id": user.team_id}
+
+
 @bp.route("/users/<int:user_id>", methods=["POST"])
 @roles(UserRole.ADMIN)
 def update(user_id: int) -> Any:
     db = get_db()
-    user = db.get(User, user_id)
-    if user is None:
-        abort(404)
-    old = {"role": user.role, "active": user.active, "agent_id": user.agent_id, "team_id": user.team_id}
+    user = _user(user_id)
+    old = _access(user)
     role = request.form.get("role") or user.role
     if role not in ROLES:
         abort(400, f"unknown role {role!r}")
@@ -113,13 +124,7 @@ def update(user_id: int) -> Any:
         "update",
         user=current_user(),
         old=old,
-        new={
-            "role": user.role,
-            "active": user.active,
-            "agent_id": user.agent_id,
-            "team_id": user.team_id,
-            "password_changed": bool(password),
-        },
+        new={**_access(user), "password_changed": bool(password)},
     )
     db.commit()
     flash(f"User {user.username} saved.")
@@ -130,9 +135,7 @@ def update(user_id: int) -> Any:
 @roles(UserRole.ADMIN)
 def unlock(user_id: int) -> Any:
     db = get_db()
-    user = db.get(User, user_id)
-    if user is None:
-        abort(404)
+    user = _user(user_id)
     logins.unlock(db, user.username, current_user())
     db.commit()
     flash(f"Sign-in unlocked for {user.username}.")

@@ -6,6 +6,7 @@ closed tab or a crash loses nothing; each carries the review version for optimis
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -223,6 +224,20 @@ def _apply(call_id: int, action: Any) -> Any:
     return jsonify(result)
 
 
+def _apply_form(call: Call, action: Callable[[Any], object], done: str) -> Any:
+    """Run one review change a form on the call page asks for in a transaction, then back to the
+    page: ``done`` flashed, or the rules' refusal flashed as an error and nothing changed."""
+    db = get_db()
+    try:
+        action(db)
+        db.commit()
+        flash(done)
+    except rv.ReviewError as exc:
+        db.rollback()
+        flash(str(exc), "error")
+    return redirect(url_for("calls.show", call_id=call.id))
+
+
 @bp.route("/<int:call_id>/decisions", methods=["POST"])
 @roles(*REVIEWERS)
 def decide(call_id: int) -> Any:
@@ -297,16 +312,10 @@ def submit(call_id: int) -> Any:
 @bp.route("/<int:call_id>/reviews/new", methods=["POST"])
 @roles(*REVIEWERS)
 def new_review(call_id: int) -> Any:
-    db = get_db()
     call = _load(call_id)
-    try:
-        rv.start_new_review(db, call, current_user())
-        db.commit()
-        flash("A new review was started.")
-    except rv.ReviewError as exc:
-        db.rollback()
-        flash(str(exc), "error")
-    return redirect(url_for("calls.show", call_id=call.id))
+    return _apply_form(
+        call, lambda db: rv.start_new_review(db, call, current_user()), "A new review was started."
+    )
 
 
 def _standing_history(db: Any, call: Call) -> list[AuditEntry]:
@@ -333,32 +342,26 @@ def _call_and_review(call_id: int, review_id: int) -> tuple[Call, Review]:
 @roles(*REVIEWERS, UserRole.TEAM_LEADER)
 def stand(call_id: int, review_id: int) -> Any:
     """Choose which submitted review counts (a reason is required; audited)."""
-    db = get_db()
     call, review = _call_and_review(call_id, review_id)
-    try:
-        rv.choose_standing(db, call, review, current_user(), reason=request.form.get("reason", ""))
-        db.commit()
-        flash(f"Review #{review.id} now stands for this call.")
-    except rv.ReviewError as exc:
-        db.rollback()
-        flash(str(exc), "error")
-    return redirect(url_for("calls.show", call_id=call.id))
+    reason = request.form.get("reason", "")
+    return _apply_form(
+        call,
+        lambda db: rv.choose_standing(db, call, review, current_user(), reason=reason),
+        f"Review #{review.id} now stands for this call.",
+    )
 
 
 @bp.route("/<int:call_id>/reviews/<int:review_id>/acknowledge", methods=["POST"])
 @roles(UserRole.AGENT)
 def acknowledge(call_id: int, review_id: int) -> Any:
     """The agent has seen the review (UK practice: every performance discussion is documented)."""
-    db = get_db()
     call, review = _call_and_review(call_id, review_id)
-    try:
-        rv.acknowledge(db, call, review, current_user(), comment=request.form.get("comment", ""))
-        db.commit()
-        flash("Review acknowledged.")
-    except rv.ReviewError as exc:
-        db.rollback()
-        flash(str(exc), "error")
-    return redirect(url_for("calls.show", call_id=call.id))
+    comment = request.form.get("comment", "")
+    return _apply_form(
+        call,
+        lambda db: rv.acknowledge(db, call, review, current_user(), comment=comment),
+        "Review acknowledged.",
+    )
 
 
 @bp.route("/<int:call_id>/disputes", methods=["POST"])

@@ -53,6 +53,18 @@ def _trend_charts(facts: list[stats.CallFacts], team: list[stats.CallFacts], rub
     return charts
 
 
+def _rubric_scores_chart(facts: list[stats.CallFacts], title: str) -> tuple[list[str], Any]:
+    """The rubrics the calls were scored on, and a chart of each one's score per week (None when
+    there are no weeks to draw): the agent and the team dashboards open with it."""
+    rubrics = sorted({r for f in facts for r in f.scores})
+    weeks, _ = stats.weekly(facts, lambda f: 0.0)
+    series = {}
+    for r in rubrics:
+        _, values = stats.weekly(facts, lambda f, r=r: f.scores.get(r))
+        series[r] = [values[w] for w in weeks]
+    return rubrics, line_chart(title, [stats.week_label(w) for w in weeks], series) if weeks else None
+
+
 @bp.route("/")
 @roles(UserRole.QA_OFFICER, UserRole.TEAM_LEADER, UserRole.ADMIN, UserRole.AGENT)
 def index() -> Any:
@@ -85,13 +97,8 @@ def agent(agent_id: int) -> Any:
         team_stmt = team_stmt.where(Call.team_id == agent.team_id)
     team_calls = list(db.scalars(team_stmt.order_by(Call.started_at.desc()).limit(MAX_CALLS)))
     team = stats.call_facts(db, team_calls)
-    rubrics = sorted({r for f in facts for r in f.scores})
+    rubrics, score_chart = _rubric_scores_chart(facts, "Score per rubric per week")
     rubric = request.args.get("rubric") or (rubrics[0] if rubrics else "")
-    weeks, _ = stats.weekly(facts, lambda f: 0.0)
-    score_series = {}
-    for r in rubrics:
-        _, values = stats.weekly(facts, lambda f, r=r: f.scores.get(r))
-        score_series[r] = [values[w] for w in weeks]
     mine, theirs = stats.kpi_means(facts), stats.kpi_means(team)
     kpi_rows = [(label, mine[k], theirs[k]) for k, label in stats.KPIS.items()]
     return render_template(
@@ -100,11 +107,7 @@ def agent(agent_id: int) -> Any:
         n_calls=len(facts),
         rubrics=rubrics,
         rubric=rubric,
-        score_chart=line_chart(
-            "Score per rubric per week", [stats.week_label(w) for w in weeks], score_series
-        )
-        if weeks
-        else None,
+        score_chart=score_chart,
         criterion_charts=_trend_charts(facts, team, rubric),
         kpi_chart=paired_bars("KPIs against the team", kpi_rows),
         kpi_rows=kpi_rows,
@@ -122,12 +125,7 @@ def team(team_id: int) -> Any:
     if user.role == UserRole.TEAM_LEADER and user.team_id not in (None, team.id):
         abort(403)
     facts = stats.call_facts(db, _calls(team_id=team.id))
-    rubrics = sorted({r for f in facts for r in f.scores})
-    weeks, _ = stats.weekly(facts, lambda f: 0.0)
-    series = {}
-    for r in rubrics:
-        _, values = stats.weekly(facts, lambda f, r=r: f.scores.get(r))
-        series[r] = [values[w] for w in weeks]
+    rubrics, score_chart = _rubric_scores_chart(facts, "Team score per rubric per week")
     team_kpis = stats.kpi_means(facts)
     rows = []
     for agent in sorted(team.agents, key=lambda a: a.name or a.external_id):
@@ -151,9 +149,7 @@ def team(team_id: int) -> Any:
         team_kpis=team_kpis,
         team_scores={r: _mean([f.scores.get(r) for f in facts]) for r in rubrics},
         kpis=stats.KPIS,
-        score_chart=line_chart("Team score per rubric per week", [stats.week_label(w) for w in weeks], series)
-        if weeks
-        else None,
+        score_chart=score_chart,
     )
 
 

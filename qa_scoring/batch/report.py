@@ -48,6 +48,11 @@ def calls_by_reason(calls: list[Call]) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])))
 
 
+def _job_row(job: Job, calls: dict[int, Call], **facts: Any) -> dict[str, Any]:
+    """One job in a list of the report: which call and recording, then what that list is about."""
+    return {"call_id": job.call_id, "path": calls[job.call_id].audio_path, **facts}
+
+
 def build_report(
     session: Session,
     run_id: int,
@@ -97,37 +102,11 @@ def build_report(
         "batch_run": run_id,
         "calls": len(jobs),
         "scored": len(done),
-        "failed": [
-            {
-                "call_id": j.call_id,
-                "path": calls[j.call_id].audio_path,
-                "attempts": j.attempts,
-                "reason": j.last_error,
-            }
-            for j in failed
-        ],
+        "failed": [_job_row(j, calls, attempts=j.attempts, reason=j.last_error) for j in failed],
         "unfinished": len(unfinished),
         # Calls whose worker was lost mid-call (lease expired) and calls that needed more than one try.
-        "reclaimed": [
-            {
-                "call_id": j.call_id,
-                "path": calls[j.call_id].audio_path,
-                "times": j.reclaimed,
-                "state": j.state,
-            }
-            for j in jobs
-            if j.reclaimed
-        ],
-        "retried": [
-            {
-                "call_id": j.call_id,
-                "path": calls[j.call_id].audio_path,
-                "attempts": j.attempts,
-                "state": j.state,
-            }
-            for j in jobs
-            if j.attempts > 1
-        ],
+        "reclaimed": [_job_row(j, calls, times=j.reclaimed, state=j.state) for j in jobs if j.reclaimed],
+        "retried": [_job_row(j, calls, attempts=j.attempts, state=j.state) for j in jobs if j.attempts > 1],
         "audio_hours": round(audio / 3600, 4),
         "wall_seconds": round(wall_seconds, 2),
         # Compute seconds per audio second, summed over workers; wall: elapsed per audio second.
