@@ -1,19 +1,21 @@
 """Speech pipeline benchmark: word error rate, real-time factor and peak memory, against bare faster-whisper.
 
-For each recording, two child processes run on the same model and thread count:
+For each recording, two child processes run on the same thread count:
 
 - ``bare``: the baseline, ``WhisperModel.transcribe`` of the file with faster-whisper's defaults
-  (same language and beam size) - what one would get without this project;
-- ``pipeline``: ``SpeechPipeline.transcribe_file`` - decoding, VAD, guarded ASR with word
-  timestamps, diarisation (by channel, or pyannote for mono), turns, roles.
+  (same language and beam size) on ``--baseline-model`` (tiny.en) - what one would get without
+  this project, with the smallest model;
+- ``pipeline``: ``SpeechPipeline.transcribe_file`` on ``--model`` (the default model) with the
+  settings' decoding options - decoding, VAD, guarded ASR with word timestamps, diarisation (by
+  channel, or pyannote for mono), turns, roles.
 
 Each child reports its own processing time (model loading excluded, reported apart) and its peak
 resident memory (``ru_maxrss``, which includes native CTranslate2/torch allocations). Speed is
 reported as RTF = processing seconds / audio seconds, and as the pipeline/bare ratio, which is
 what to compare across machines. WER uses :mod:`qa_scoring.transcribe.evaluation`.
 
-    .venv/bin/python benchmarks/bench_transcribe.py                     # tiny.en, beam 1, 2 threads
-    .venv/bin/python benchmarks/bench_transcribe.py --model whisper-base --beam 5 --json out.json
+    .venv/bin/python benchmarks/bench_transcribe.py                     # default model, beam 1, 2 threads
+    .venv/bin/python benchmarks/bench_transcribe.py --model whisper-tiny.en --baseline-model whisper-tiny.en
 """
 
 from __future__ import annotations
@@ -47,7 +49,9 @@ def reference_text(path: Path) -> str | None:
     return txt.read_text(encoding="utf-8") if txt.is_file() else None
 
 
-def child(mode: str, path: Path, model: str, beam: int, threads: int, language: str) -> dict:
+def child(
+    mode: str, path: Path, model: str, baseline_model: str, beam: int, threads: int, language: str
+) -> dict:
     """Runs in its own process so ru_maxrss is this mode's peak alone."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     sys.path.insert(0, str(ROOT))
@@ -60,6 +64,7 @@ def child(mode: str, path: Path, model: str, beam: int, threads: int, language: 
     duration = load_audio(path).duration
     t0 = time.perf_counter()
     if mode == "bare":
+        model = baseline_model
         from faster_whisper import WhisperModel
 
         from qa_scoring.transcribe.asr import resolve_model_folder
@@ -109,6 +114,8 @@ def run_child(mode: str, path: Path, args: argparse.Namespace) -> dict:
         str(path),
         "--model",
         args.model,
+        "--baseline-model",
+        args.baseline_model,
         "--beam",
         str(args.beam),
         "--threads",
@@ -125,7 +132,10 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("calls", nargs="*", type=Path, default=DEFAULT_CALLS)
-    parser.add_argument("--model", default="whisper-tiny.en")
+    parser.add_argument(
+        "--model", default=None, help="the pipeline's model (default: the settings' asr_model)"
+    )
+    parser.add_argument("--baseline-model", default="whisper-tiny.en", help="bare faster-whisper's model")
     parser.add_argument("--beam", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--language", default="en")
@@ -134,14 +144,20 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         mode, path = args.child
-        print(json.dumps(child(mode, Path(path), args.model, args.beam, args.threads, args.language)))
+        result = child(
+            mode, Path(path), args.model, args.baseline_model, args.beam, args.threads, args.language
+        )
+        print(json.dumps(result))
         return
 
     sys.path.insert(0, str(ROOT))
+    from qa_scoring.config import load_settings
     from qa_scoring.transcribe.evaluation import word_error_rate
 
+    args.model = args.model or load_settings(environ={}).asr_model
     print(
-        f"model {args.model}, beam {args.beam}, {args.threads} threads, load average {os.getloadavg()[0]:.1f}"
+        f"pipeline {args.model} against bare {args.baseline_model}, beam {args.beam}, "
+        f"{args.threads} threads, load average {os.getloadavg()[0]:.1f}"
     )
     header = f"{'file':42} {'dur s':>7} {'mode':9} {'RTF':>7} {'WER':>6} {'peak MB':>8} {'load s':>6}"
     print(header)
@@ -172,7 +188,13 @@ def main() -> None:
     if args.json:
         args.json.write_text(
             json.dumps(
-                {"model": args.model, "beam": args.beam, "threads": args.threads, "results": results},
+                {
+                    "model": args.model,
+                    "baseline_model": args.baseline_model,
+                    "beam": args.beam,
+                    "threads": args.threads,
+                    "results": results,
+                },
                 indent=2,
             )
         )

@@ -33,12 +33,21 @@ class Settings:
     rubrics_dir: Path = PROJECT_ROOT / "rubrics"
 
     # Speech pipeline
-    asr_model: str = "whisper-tiny.en"  # a model folder name under models_dir, or a path
+    # A model folder name under models_dir (whisper-base, whisper-tiny.en), or a path. base is the
+    # most accurate model whose whole pipeline stays within RTF 0.15 on 2 cores (docs/asr-ladder.md).
+    asr_model: str = "whisper-base"
     # Where the speech models run: auto (a GPU where one is found, else the CPU), cpu or cuda.
     device: str = "auto"
     # int8, float16...; auto: int8 on the CPU, float16 on a GPU.
     asr_compute_type: str = "auto"
     asr_beam_size: int = 1
+    # Decode each 30 s window with the previous one's words as the prompt. On the real calls it helps
+    # base (docs/asr-ladder.md: 23.5% mean WER with it and the faster-whisper VAD, 27.2% without);
+    # the loops it can feed are dropped by the recogniser's compression-ratio guard.
+    asr_condition_on_previous_text: bool = True
+    # Silero VAD settings: "faster-whisper" (its defaults: longer chunks, best with conditioning)
+    # or "telephone" (lower threshold, shorter silences: best for tiny.en without conditioning).
+    asr_vad: str = "faster-whisper"
     asr_threads: int = 0  # 0: all cores
     language: str = "en"
     num_speakers: int = 2  # expected speakers on a mono recording
@@ -162,6 +171,7 @@ def load_settings(config_file: str | Path | None = None, environ: dict[str, str]
 CHOICES = {
     "redact_audio_mode": ("tone", "silence"),
     "device": ("auto", "cpu", "cuda"),
+    "asr_vad": ("faster-whisper", "telephone"),
     "asr_compute_type": ("auto", "int8", "int8_float32", "int8_float16", "float16", "float32"),
 }
 

@@ -42,7 +42,7 @@ def test_real_call_excerpt(speech_pipeline, name: str) -> None:
     reference = [s for s in segments if s.start < cut]
     wer = word_error_rate(" ".join(s.text for s in reference), " ".join(w.text for w in words))
     print(f"\n{name} first {cut:.0f} s: WER {wer:.3f} ({len(words)} words)")
-    assert wer <= 0.35  # tiny.en on narrowband; the full-call figure is in the benchmark
+    assert wer <= 0.27  # base (the default) on narrowband: 19-22% here; tiny.en gave 30-32%
     # Narrowband speech must not be dropped by the VAD: words near every reference turn start
     # (turn times are whole seconds; the text of a turn may start a little late).
     starts = [s.start for s in reference if s.text.strip()]

@@ -49,3 +49,23 @@ def test_a_setting_with_choices_refuses_others() -> None:
     with pytest.raises(ConfigError, match="redact_audio_mode: 'beep' is not one of tone, silence"):
         load_settings(environ={"QA_SCORING_REDACT_AUDIO_MODE": "beep"})
     assert load_settings(environ={"QA_SCORING_REDACT_AUDIO_MODE": "silence"}).redact_audio_mode == "silence"
+
+
+def test_decoding_settings_reach_the_recogniser() -> None:
+    """The ASR decoding options are settings (the best ones depend on the model): they must be what
+    faster-whisper is given, and a preset that does not exist is refused by name."""
+    from qa_scoring.transcribe.asr import VAD_PRESETS, Recogniser
+
+    with pytest.raises(ConfigError, match="asr_vad: 'phone' is not one of faster-whisper, telephone"):
+        load_settings(environ={"QA_SCORING_ASR_VAD": "phone"})
+    tiny_style = load_settings(
+        environ={"QA_SCORING_ASR_VAD": "telephone", "QA_SCORING_ASR_CONDITION_ON_PREVIOUS_TEXT": "false"}
+    )
+    options = Recogniser(None, "m", "v", tiny_style, "cpu", "int8").transcribe_options()
+    assert (
+        options["vad_parameters"] == VAD_PRESETS["telephone"]
+        and options["vad_parameters"]["threshold"] == 0.4
+    )
+    assert options["condition_on_previous_text"] is False
+    default = Recogniser(None, "m", "v", load_settings(environ={}), "cpu", "int8").transcribe_options()
+    assert default["vad_parameters"] == {} and default["condition_on_previous_text"] is True

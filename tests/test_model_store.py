@@ -26,7 +26,7 @@ from qa_scoring.model_store import (
     sha256_file,
 )
 
-REQUIRED = ["whisper-tiny.en", "pyannote-diarisation", "all-MiniLM-L6-v2"]
+REQUIRED = ["whisper-base", "whisper-tiny.en", "pyannote-diarisation", "all-MiniLM-L6-v2"]
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from conftest import PROJECT_ROOT
 
 from qa_scoring.cli import main
+from qa_scoring.config import Settings
 from qa_scoring.transcribe.device import cuda_devices
 from qa_scoring.transcribe.evaluation import word_error_rate
 from qa_scoring.transcript import Transcript
@@ -94,7 +95,7 @@ def test_stereo_call_by_channel(run) -> None:
     wiring = dict(zip(("left", "right"), expected["channel_roles"], strict=True))
     assert transcript.roles["speakers"] == wiring
     assert transcript.roles["confidence"] >= 0.9
-    assert transcript.models["asr"]["name"] == "whisper-tiny.en" and transcript.models["asr"]["version"]
+    assert transcript.models["asr"]["name"] == Settings().asr_model and transcript.models["asr"]["version"]
     # device = auto on a machine without a GPU: the CPU, and auto's compute type there.
     if not cuda_devices():
         assert (transcript.models["asr"]["device"], transcript.models["asr"]["compute_type"]) == (

@@ -31,6 +31,7 @@ _models_key: tuple[object, ...] | None = None
 # Settings that change what the loaded models are; anything else can change without a reload.
 MODEL_FIELDS = (
     "models_dir", "asr_model", "device", "asr_compute_type", "asr_beam_size", "asr_threads", "language",
+    "asr_condition_on_previous_text", "asr_vad",
     "num_speakers", "channel_roles", "organisation_names", "rubrics_dir", "max_duration_s", "max_file_mb",
     "diarise_threads",
 )  # fmt: skip

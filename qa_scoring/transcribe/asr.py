@@ -2,9 +2,10 @@
 
 The model is loaded once per process (:meth:`Recogniser.load`) and reused for every call and
 channel: loading costs more than transcribing a short call. Decoding options are chosen for
-calls, not podcasts: no conditioning on previous text (it feeds loops), Silero VAD to skip
-holds and dead air, word timestamps for diarisation and evidence, and post-filters
-(:mod:`qa_scoring.transcribe.guards`) for what the decoder thresholds let through.
+calls, not podcasts: Silero VAD to skip holds and dead air, word timestamps for diarisation and
+evidence, and post-filters (:mod:`qa_scoring.transcribe.guards`) for what the decoder thresholds let
+through. Conditioning on previous text and the VAD preset are settings, because which is best
+depends on the model (measured on the real calls in docs/asr-ladder.md).
 """
 
 from __future__ import annotations
@@ -22,13 +23,18 @@ from qa_scoring.transcribe.device import asr_compute_type, asr_device
 from qa_scoring.transcribe.guards import SilenceGate, remove_repetition_loops, remove_words_in_silence
 from qa_scoring.transcript import Word
 
-# Silero VAD settings for telephone audio. The threshold is a little below the default (0.5)
-# because upsampled 8 kHz speech scores lower; the padding keeps word onsets that the VAD clips.
-VAD_PARAMETERS: dict[str, Any] = {
-    "threshold": 0.4,
-    "min_speech_duration_ms": 150,
-    "min_silence_duration_ms": 700,
-    "speech_pad_ms": 300,
+# Silero VAD presets (setting ``asr_vad``). "telephone": the threshold a little below the default
+# (0.5) because upsampled 8 kHz speech scores lower, and the padding keeps word onsets that the VAD
+# clips; it suits tiny.en. "faster-whisper": the library's own defaults, whose longer chunks give a
+# conditioned base model more context.
+VAD_PRESETS: dict[str, dict[str, Any]] = {
+    "faster-whisper": {},
+    "telephone": {
+        "threshold": 0.4,
+        "min_speech_duration_ms": 150,
+        "min_silence_duration_ms": 700,
+        "speech_pad_ms": 300,
+    },
 }
 COMPRESSION_RATIO_THRESHOLD = 2.4
 LOG_PROB_THRESHOLD = -1.0
@@ -112,8 +118,8 @@ class Recogniser:
             "beam_size": self.settings.asr_beam_size,
             "word_timestamps": True,
             "vad_filter": True,
-            "vad_parameters": dict(VAD_PARAMETERS),
-            "condition_on_previous_text": False,
+            "vad_parameters": dict(VAD_PRESETS[self.settings.asr_vad]),
+            "condition_on_previous_text": self.settings.asr_condition_on_previous_text,
             "compression_ratio_threshold": COMPRESSION_RATIO_THRESHOLD,
             "log_prob_threshold": LOG_PROB_THRESHOLD,
             "no_speech_threshold": NO_SPEECH_THRESHOLD,

@@ -211,6 +211,8 @@ class SpeechPipeline:
                 "compute_type": self.recogniser.compute_type,
                 "device": self.recogniser.device,
                 "beam_size": self.settings.asr_beam_size,
+                "condition_on_previous_text": self.settings.asr_condition_on_previous_text,
+                "vad": self.settings.asr_vad,
             },
             "software": {"qa-scoring": __version__, "faster-whisper": faster_whisper.__version__},
         }
