@@ -11,6 +11,11 @@ and reports every group and the worst one. ``--styles`` measures the same calls 
 transcript style (``qa_scoring.behaviours.styles``); the models are trained once per fold and predict
 every style, since a style only rewrites the calls being measured. Every mode also reports the
 calibration of the behaviour probabilities and the share of decisions not left to a reviewer.
+
+``qa-scoring eval --reviews`` (no LABELLED_DIR) measures against the reviewers instead: the
+pre-scores against the results of the submitted standing reviews in the configured store, per
+behaviour-model version (``qa_scoring.review.agreement``), so a retrained model can be seen to agree
+more - or less - with the people who check it.
 """
 
 from __future__ import annotations
@@ -19,12 +24,16 @@ import json
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from qa_scoring.behaviours.sources import GROUPINGS
 
+# The options that measure labelled calls; --reviews takes none of them.
+LABELLED_OPTIONS = ("train_dirs", "folds", "force_cv", "asr_style", "all_styles", "loso", "seed")
+
 
 @click.command("eval")
-@click.argument("labelled_dir", type=click.Path(path_type=Path))
+@click.argument("labelled_dir", required=False, type=click.Path(path_type=Path))
 @click.option(
     "--train-dir",
     "train_dirs",
@@ -45,9 +54,15 @@ from qa_scoring.behaviours.sources import GROUPINGS
     "(LABELLED_DIR/sources.yaml).",
 )
 @click.option("--seed", default=0, show_default=True, help="Seed of the style rewrites.")
+@click.option(
+    "--reviews",
+    is_flag=True,
+    help="Instead of LABELLED_DIR: agreement of the pre-scores with the reviewers' results "
+    "(submitted standing reviews in the store), per behaviour-model version.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def eval_command(
-    labelled_dir: Path,
+    labelled_dir: Path | None,
     train_dirs: tuple[Path, ...],
     folds: int,
     force_cv: bool,
@@ -55,9 +70,33 @@ def eval_command(
     all_styles: bool,
     loso: str | None,
     seed: int,
+    reviews: bool,
     as_json: bool,
 ) -> None:
-    """Measure behaviour detection against labelled calls the classifiers were not trained on."""
+    """Measure behaviour detection against labelled calls the classifiers were not trained on
+    (LABELLED_DIR), or the pre-scores against the reviewers' decisions (--reviews)."""
+    ctx = click.get_current_context()
+    if reviews:
+        given = [
+            "--" + name.replace("_", "-")
+            for name in LABELLED_OPTIONS
+            if ctx.get_parameter_source(name) is not ParameterSource.DEFAULT
+        ]
+        if labelled_dir is not None or given:
+            what = ", ".join(([str(labelled_dir)] if labelled_dir is not None else []) + given)
+            raise click.UsageError(
+                f"--reviews reads the reviews in the store and takes no LABELLED_DIR or labelled-call "
+                f"options (got {what}); only --json goes with it",
+                ctx,
+            )
+        _review_agreement(as_json)
+        return
+    if labelled_dir is None:
+        raise click.UsageError(
+            "Missing argument 'LABELLED_DIR': the labelled calls to measure "
+            "(or --reviews to measure the pre-scores against the store's reviews).",
+            ctx,
+        )
     from qa_scoring.behaviours import measure as ev
     from qa_scoring.behaviours.labelled import LabelledDataError, load_dir
     from qa_scoring.behaviours.sources import load_sources
@@ -124,6 +163,32 @@ def eval_command(
         click.echo(json.dumps(output, indent=2))
     else:
         print_result(output)
+
+
+def _review_agreement(as_json: bool) -> None:
+    """Pre-score vs reviewer agreement per behaviour-model version, from the configured store."""
+    from qa_scoring.commands.eval_tables import print_review_agreement
+    from qa_scoring.config import get_settings
+    from qa_scoring.review import agreement as ag
+    from qa_scoring.store.db import open_store
+
+    with open_store(get_settings())() as session:
+        rows = ag.decision_rows(session)
+    versions = ag.agreement_by_version(rows)
+    output = {
+        "source": "reviews",
+        "reviews": "submitted standing reviews (calibration and superseded reviews excluded)",
+        "interval": f"{ag.LEVEL:.0%} percentile bootstrap over decisions, {ag.RESAMPLES} resamples, "
+        f"seed {ag.SEED}; none below {ag.MIN_DECISIONS} decisions",
+        "min_decisions": ag.MIN_DECISIONS,
+        "decisions": sum(v.overall.n for v in versions),
+        "skipped": sum(v.skipped for v in versions),
+        "versions": [v.to_dict() for v in versions],
+    }
+    if as_json:
+        click.echo(json.dumps(output, indent=2))
+    else:
+        print_review_agreement(output)
 
 
 def _usable_detector(calls: list, force_cv: bool):  # -> BehaviourDetector | None

@@ -118,3 +118,47 @@ def _styles(output: dict) -> None:
         click.echo("")
         click.echo("groups as written:")
         _groups(styles["original"])
+
+
+def print_review_agreement(output: dict) -> None:
+    """``eval --reviews``: one block per behaviour-model version, all criteria pooled first."""
+    click.echo(
+        f"pre-scores vs reviewers: {output['reviews']}; {output['decisions']} decisions, "
+        f"{output['skipped']} skipped (no pre-score, or n/a on either side)"
+    )
+    click.echo(f"kappa interval: {output['interval']}")
+    versions = output["versions"]
+    if not versions:
+        click.echo("no submitted standing reviews in the store")
+        return
+    rows = [(v["version"], c) for v in versions for c in [v["overall"], *v["criteria"]]]
+    vw = max(7, *(len(name) for name, _ in rows))
+    cw = max(9, *(len(_criterion(c)) for _, c in rows))
+    head = (
+        f"{'version':{vw}s}  {'criterion':{cw}s} {'n':>5s} {'agree':>6s}  "
+        f"{'kappa [95% CI]':22s} {'overrides':>9s}"
+    )
+    for v in versions:
+        when = f", first scored {v['first_scored'][:10]}" if v["first_scored"] else ""
+        click.echo("")
+        click.echo(f"behaviour model {v['version']}{when}: {v['skipped']} decisions skipped")
+        click.echo(head)
+        for c in [v["overall"], *v["criteria"]]:
+            click.echo(
+                f"{v['version']:{vw}s}  {_criterion(c):{cw}s} {c['n']:5d} {_f(c['agreement'])}  "
+                f"{_kappa_ci(c):22s} {_pct(c['overrides']):>9s}"
+            )
+
+
+def _criterion(c: dict) -> str:
+    return "all criteria" if c["rubric_id"] is None else f"{c['rubric_id']}/{c['criterion_id']}"
+
+
+def _kappa_ci(c: dict) -> str:
+    kappa = _f(c["kappa"])
+    if c["too_few"]:
+        return f"{kappa} [too few]"
+    if c["kappa_ci"] is None:
+        return f"{kappa} [-]"
+    low, high = c["kappa_ci"]
+    return f"{kappa} [{low:.3f}, {high:.3f}]"
