@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "export": ("export", "export", "Export scorecards per call, agent and criterion as CSV or JSON."),
     "serve": ("serve", "serve", "Serve the review UI."),
     "users": ("users", "users", "Create and list UI users."),
+    "reviews": ("reviews", "reviews", "Import past QA evaluations from a CSV file."),
 }
 
 
