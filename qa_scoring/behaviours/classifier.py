@@ -59,7 +59,10 @@ TALK_OVER = "unprofessional"
 TALK_OVER_SCORE = 0.95
 # A false accusation of rudeness is the pre-score that most damages an agent's trust in QA, so its
 # threshold is the one with the best F1 among those whose out-of-fold precision reaches this floor.
-PRECISION_FLOOR: dict[str, float] = {"unprofessional": 0.92}
+# The floor sits above the 0.90 goal because out-of-fold precision on the training calls is read on
+# calls from the same writers: on a writing batch the model never saw, precision is lower. With 0.92,
+# leaving one batch out gave precision .86 (recall .74); with 0.95, .91 (recall .73).
+PRECISION_FLOOR: dict[str, float] = {"unprofessional": 0.95}
 # Behaviour -> the rule cue a turn needs to show it at all.
 GATES: dict[str, str] = {"apology": "apology_clean", "thanks": "thanks", "recording_disclosure": "recording"}
 STRUCTURAL = ("hold_etiquette",)
