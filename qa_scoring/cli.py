@@ -20,6 +20,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "rubrics": ("rubrics", "rubrics", "List and validate rubric files."),
     "transcribe": ("transcribe", "transcribe", "Transcribe and diarise recorded calls into transcript JSON."),
     "train": ("train", "train", "Train the behaviour classifiers from labelled calls."),
+    "learn": (
+        "learn",
+        "learn",
+        "Retrain the behaviour model with the reviewers' decisions, promote if not worse.",
+    ),
     "eval": ("eval", "eval_command", "Measure behaviour detection against labelled calls."),
     "models": ("models", "models", "Install and list the offline speech and text models."),
     "db": ("db", "db", "Create or upgrade the database schema."),

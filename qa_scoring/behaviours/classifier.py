@@ -82,6 +82,9 @@ class TurnData:
     short: np.ndarray  # turns of SHORT_TURN_WORDS words or fewer ("okay"): never a second turn's evidence
     tags: list[set[str]]
     n_dense: int  # columns before the n-gram block
+    # behaviour -> rows whose call has a label for it: a reviewed call where nobody decided the
+    # behaviour (label None) is no training example for it, positive or negative.
+    known: dict[str, np.ndarray] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -89,6 +92,7 @@ class TurnData:
         calls: list[feats.CallFeatures],
         vocab: NgramVocabulary,
         tags: list[list[set[str]]] | None = None,
+        labels: list[dict[str, bool | None]] | None = None,
     ) -> TurnData:
         xs, roles, call_idx, all_tags = [], [], [], []
         for k, cf in enumerate(calls):
@@ -108,7 +112,15 @@ class TurnData:
         short = np.array(
             [len(c.split()) <= SHORT_TURN_WORDS for cf in calls for c in cf.canonical], dtype=bool
         )
-        return cls(x, roles_arr, calls_arr, gates, talk_over, talk_over | cut, short, all_tags, n_dense)
+        known = {
+            b: np.array([labels[k].get(b) is not None for k in calls_arr], dtype=bool)
+            if labels is not None
+            else np.ones(len(roles_arr), dtype=bool)
+            for b in BEHAVIOUR_IDS
+        }
+        return cls(
+            x, roles_arr, calls_arr, gates, talk_over, talk_over | cut, short, all_tags, n_dense, known
+        )
 
 
 @dataclass
@@ -307,6 +319,8 @@ def _fit_weights(
 
     def fit(b: str) -> tuple[np.ndarray, float]:
         sel = rows & (data.roles == WHO[b])
+        if b in data.known:
+            sel &= data.known[b]
         if b in GATES:  # learn only where the gate is open: the gate already rules out the rest
             sel &= data.gates[b]
         if b == TALK_OVER:  # decided by timing and explicit cues, see TALK_OVER
@@ -393,7 +407,7 @@ def _f1_at(scores: np.ndarray, truth: np.ndarray, t: float) -> float:
 
 
 def train(
-    data: TurnData, labels: list[dict[str, bool]], vocab: NgramVocabulary, meta: dict | None = None
+    data: TurnData, labels: list[dict[str, bool | None]], vocab: NgramVocabulary, meta: dict | None = None
 ) -> BehaviourModels:
     """Fit the classifiers on every row, with regularisation and thresholds from inner grouped CV.
 
@@ -405,7 +419,9 @@ def train(
     n_calls = len(labels)
     all_rows = np.ones(len(data.roles), dtype=bool)
     folds = min(INNER_FOLDS, n_calls)
-    truth = {b: np.array([lab[b] for lab in labels]) for b in LEARNED}
+    truth = {b: np.array([lab[b] is True for lab in labels]) for b in LEARNED}
+    # Thresholds, aggregates and calibration are chosen on the calls that have a label for the behaviour.
+    known = {b: np.array([lab[b] is not None for lab in labels]) for b in LEARNED}
     chosen = dict.fromkeys(LEARNED, DEFAULT_SETTING)
     thresholds = dict.fromkeys(LEARNED, 0.5)
     aggregate = dict.fromkeys(LEARNED, AGGREGATES[0])
@@ -430,15 +446,16 @@ def train(
                     calls = call_scores(
                         oof[b], data.call, n_calls, how, decisive, reference[WHO[b]], data.short
                     )
+                    calls, y = calls[known[b]], truth[b][known[b]]
                     if b in PRECISION_FLOOR:
-                        t = precise_threshold(calls, truth[b], PRECISION_FLOOR[b])
+                        t = precise_threshold(calls, y, PRECISION_FLOOR[b])
                     else:
-                        t = best_threshold(calls, truth[b])
-                    f1 = _f1_at(calls, truth[b], t)
+                        t = best_threshold(calls, y)
+                    f1 = _f1_at(calls, y, t)
                     if f1 > best_f1[b] + 1e-9:
                         best_f1[b], chosen[b], thresholds[b], aggregate[b] = f1, setting, t, how
                         chosen_calls[b] = calls
-        calibration = {b: calibrate(chosen_calls[b], truth[b], thresholds[b]) for b in LEARNED}
+        calibration = {b: calibrate(chosen_calls[b], truth[b][known[b]], thresholds[b]) for b in LEARNED}
     coef, intercept = _fit_weights(data, all_rows, chosen)
     meta = {
         **(meta or {}),

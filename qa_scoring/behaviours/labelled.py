@@ -25,7 +25,7 @@ class LabelledCall:
     path: Path
     transcript: Transcript
     tags: list[set[str]]  # per turn
-    labels: dict[str, bool]
+    labels: dict[str, bool | None]  # None: not decided (see ``load_call``)
     sha256: str
     industry: str = ""  # the file's free-text sector, for grouping calls by source (``sources``)
 
@@ -55,9 +55,12 @@ def load_call(path: Path) -> LabelledCall:
             b: any(b in t and transcript.turns[i].role == WHO[b] for i, t in enumerate(tags))
             for b in BEHAVIOUR_IDS
         }
-    missing = [b for b in BEHAVIOUR_IDS if not isinstance(labels.get(b), bool)]
+    # null: nobody decided this behaviour (a reviewed call exported by ``qa-scoring learn``, where the
+    # reviewer judged only the criteria of the rubrics the call was scored on). Such a label is left
+    # out of training and measurement for that behaviour, never read as "absent".
+    missing = [b for b in BEHAVIOUR_IDS if b not in labels or not isinstance(labels[b], (bool, type(None)))]
     if missing:
-        raise LabelledDataError(f"{path}: 'labels' lacks a true/false for {missing}")
+        raise LabelledDataError(f"{path}: 'labels' lacks a true/false (or null) for {missing}")
     return LabelledCall(
         path,
         transcript,

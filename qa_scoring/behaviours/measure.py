@@ -53,8 +53,9 @@ def featurise(calls: list[LabelledCall], embedder: StaticEmbedder) -> list[Featu
 
 def fit(items: list[Featurised], meta: dict | None = None) -> BehaviourModels:
     vocab = NgramVocabulary.fit([c for f in items for c in f.features.canonical])
-    data = TurnData.build([f.features for f in items], vocab, [f.call.tags for f in items])
-    return train(data, [f.call.labels for f in items], vocab, meta)
+    labels = [f.call.labels for f in items]
+    data = TurnData.build([f.features for f in items], vocab, [f.call.tags for f in items], labels)
+    return train(data, labels, vocab, meta)
 
 
 def predict(
@@ -125,12 +126,19 @@ def kfold_groups(n: int, folds: int = 5) -> list[str]:
     return groups
 
 
-def scores(truth: list[dict[str, bool]], preds: list[dict[str, BehaviourResult]]) -> dict:
-    """Per-behaviour precision, recall, F1 and Cohen's kappa at call level, and macro-F1."""
+def scores(truth: list[dict[str, bool | None]], preds: list[dict[str, BehaviourResult]]) -> dict:
+    """Per-behaviour precision, recall, F1 and Cohen's kappa at call level, and macro-F1.
+
+    A label of None (nobody decided it) leaves that call out for that behaviour; a behaviour no call
+    has a label for is left out of the figures and of the macro-F1.
+    """
     per = {}
     for b in BEHAVIOUR_IDS:
-        y = np.array([t[b] for t in truth])
-        p = np.array([q[b].present for q in preds])
+        known = [i for i, t in enumerate(truth) if t[b] is not None]
+        if not known:
+            continue
+        y = np.array([truth[i][b] for i in known], dtype=bool)
+        p = np.array([preds[i][b].present for i in known], dtype=bool)
         tp, fp, fn = int(np.sum(p & y)), int(np.sum(p & ~y)), int(np.sum(~p & y))
         tn = len(y) - tp - fp - fn
         precision = tp / (tp + fp) if tp + fp else (1.0 if not y.any() else 0.0)
@@ -150,12 +158,12 @@ def scores(truth: list[dict[str, bool]], preds: list[dict[str, BehaviourResult]]
             "fn": fn,
             "tn": tn,
         }
-    macro = float(np.mean([v["f1"] for v in per.values()]))
+    macro = float(np.mean([v["f1"] for v in per.values()])) if per else 0.0
     return {
         "calls": len(truth),
         "behaviours": per,
         "macro_f1": round(macro, 4),
-        "min_kappa": min(v["kappa"] for v in per.values()),
+        "min_kappa": min((v["kappa"] for v in per.values()), default=0.0),
     }
 
 
@@ -217,18 +225,21 @@ def _decisions(p: np.ndarray, y: np.ndarray, present: np.ndarray, auto: np.ndarr
     }
 
 
-def calibration(truth: list[dict[str, bool]], preds: list[dict[str, BehaviourResult]]) -> dict:
+def calibration(truth: list[dict[str, bool | None]], preds: list[dict[str, BehaviourResult]]) -> dict:
     """Reliability of ``probability`` (ECE, 10 bins) per behaviour and pooled, and the auto-decided share.
 
     Only meaningful on held-out predictions (the installed model on unseen calls, or out-of-fold).
     """
     columns = {}
     for b in BEHAVIOUR_IDS:
+        known = [i for i, t in enumerate(truth) if t[b] is not None]
+        if not known:
+            continue
         columns[b] = (
-            np.array([probability(q[b]) for q in preds]),
-            np.array([t[b] for t in truth], dtype=bool),
-            np.array([q[b].present for q in preds], dtype=bool),
-            np.array([not q[b].needs_decision for q in preds], dtype=bool),
+            np.array([probability(preds[i][b]) for i in known]),
+            np.array([truth[i][b] for i in known], dtype=bool),
+            np.array([preds[i][b].present for i in known], dtype=bool),
+            np.array([not preds[i][b].needs_decision for i in known], dtype=bool),
         )
     pooled = [np.concatenate([c[k] for c in columns.values()]) for k in range(4)]
     return {
@@ -248,7 +259,7 @@ def training_metadata(items: list[Featurised], dirs: list[str]) -> dict:
 
     hashes = {f.call.path.name: f.call.sha256 for f in items}
     digest = hashlib.sha256(json.dumps(sorted(hashes.items())).encode()).hexdigest()[:12]
-    counts = {b: sum(f.call.labels[b] for f in items) for b in BEHAVIOUR_IDS}
+    counts = {b: sum(f.call.labels[b] is True for f in items) for b in BEHAVIOUR_IDS}
     return {
         "version": f"{__version__}+{digest}",
         "feature_version": feats.FEATURE_VERSION,

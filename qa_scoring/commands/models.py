@@ -100,3 +100,46 @@ def list_(as_json: bool, verify: bool, models_dir: Path | None) -> None:
             err=True,
         )
         sys.exit(1)
+
+
+@models.group("behaviours")
+def behaviours() -> None:
+    """The kept versions of the behaviour model: list them, or roll back to one."""
+
+
+@behaviours.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@models_dir_option
+def behaviours_list(as_json: bool, models_dir: Path | None) -> None:
+    """Every kept behaviour-model version, when and from what it was trained, and its figures."""
+    from dataclasses import asdict
+
+    from qa_scoring.behaviours.versions import ModelVersions
+
+    versions = ModelVersions(_models_dir(models_dir))
+    active = versions.active()
+    history = versions.history()
+    if as_json:
+        click.echo(json.dumps({"active": active, "versions": [asdict(r) for r in history]}, indent=2))
+        return
+    if active is not None and all(r.version != active for r in history):
+        click.echo(f"* {active}  (in use; kept as a version the first time `learn` or `use` runs)")
+    for r in history:
+        mark = "*" if r.version == active else " "
+        trained = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in r.trained_on.items())
+        verdict = "promoted" if r.promoted else "not promoted"
+        click.echo(f"{mark} {r.version}  {r.created_at}  {r.source}  {trained}  {verdict}: {r.reason}")
+
+
+@behaviours.command("use")
+@click.argument("version")
+@models_dir_option
+def behaviours_use(version: str, models_dir: Path | None) -> None:
+    """Make a kept version the model in use (a rollback). Running workers keep theirs until restarted."""
+    from qa_scoring.behaviours.versions import ModelVersions, VersionError
+
+    try:
+        ModelVersions(_models_dir(models_dir)).use(version)
+    except VersionError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"behaviour model in use: {version} (new scores use it; human decisions are unchanged)")
