@@ -1,4 +1,5 @@
-"""Administration: users and roles, and rubrics (validated before they are saved)."""
+"""Administration: users and roles, rubrics (validated before they are saved), and the behaviour
+model (the version in use, learning from the reviewers, rolling back)."""
 
 from __future__ import annotations
 
@@ -214,3 +215,112 @@ def save_rubric() -> Any:
     db.commit()
     flash(f"Rubric {path.name} saved; new batch runs score with it.")
     return redirect(url_for("admin.rubrics"))
+
+
+# The behaviour model: the version in use, the kept versions, learning from the reviewers, rollback.
+
+LEARN_REFRESH_S = 5  # the model page reloads itself this often while learning runs
+
+
+def _settings() -> Any:
+    return current_app.config["QA_SETTINGS"]
+
+
+@bp.route("/model")
+@roles(UserRole.ADMIN)
+def model() -> Any:
+    """The model in use, every kept version with its figures, the learning job, and how well the
+    pre-scores of each version agree with the reviewers."""
+    from qa_scoring import learn_job
+    from qa_scoring.behaviours.versions import ModelVersions
+    from qa_scoring.review import agreement as ag
+
+    settings = _settings()
+    versions = ModelVersions(settings.models_dir)
+    history = sorted(versions.history(), key=lambda r: r.created_at, reverse=True)
+    job = learn_job.current(settings)
+    page = render_template(
+        "admin/model.html",
+        active=versions.active(),
+        history=history,
+        job=job,
+        report=job.report if job is not None and not job.running else learn_job.latest_report(settings),
+        agreement=ag.review_agreement(get_db()),
+        min_decisions=ag.MIN_DECISIONS,
+        refresh=LEARN_REFRESH_S,
+    )
+    resp = current_app.make_response(page)
+    if job is not None and job.running:
+        resp.headers["Refresh"] = str(LEARN_REFRESH_S)
+    return resp
+
+
+@bp.route("/model/learn", methods=["POST"])
+@roles(UserRole.ADMIN)
+def learn() -> Any:
+    """Start learning from the reviewers as a background job (one at a time)."""
+    from qa_scoring import learn_job
+    from qa_scoring.behaviours.versions import ModelVersions
+
+    settings = _settings()
+    user = current_user()
+    try:
+        job = learn_job.start(settings, user.username)
+    except learn_job.JobRunning as exc:
+        flash(f"Not started: {exc}.", "error")
+        return redirect(url_for("admin.model"))
+    db = get_db()
+    audit(
+        db,
+        entity="behaviour_model",
+        entity_id=ModelVersions(settings.models_dir).active() or "none",
+        action="learn",
+        user=user,
+        new={"pid": job.pid, "started_at": job.started_at},
+    )
+    db.commit()
+    flash("Learning started: it takes a few minutes; this page shows how far it got.")
+    return redirect(url_for("admin.model"))
+
+
+@bp.route("/model/use", methods=["POST"])
+@roles(UserRole.ADMIN)
+def use_model() -> Any:
+    """Make a kept version the behaviour model in use (roll back or forward), with a reason."""
+    from qa_scoring import learn_job
+    from qa_scoring.behaviours.versions import ModelVersions, VersionError
+
+    settings = _settings()
+    version = (request.form.get("version") or "").strip()
+    reason = (request.form.get("reason") or "").strip()
+    if not version or not reason:
+        flash("Choose a version and say why it should be used.", "error")
+        return redirect(url_for("admin.model"))
+    job = learn_job.current(settings)
+    if job is not None and job.running:
+        flash("Learning is running and may change the model in use: wait until it has finished.", "error")
+        return redirect(url_for("admin.model"))
+    versions = ModelVersions(settings.models_dir)
+    old = versions.active()
+    try:
+        versions.use(version)
+    except VersionError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("admin.model"))
+    db = get_db()
+    audit(
+        db,
+        entity="behaviour_model",
+        entity_id=version,
+        action="use",
+        user=current_user(),
+        old={"version": old},
+        new={"version": version},
+        reason=reason,
+    )
+    db.commit()
+    flash(
+        f"Behaviour model {version} is now in use: new scores use it (a running batch worker picks it up "
+        "when it restarts). Human decisions and stored reviews are unchanged."
+    )
+    return redirect(url_for("admin.model"))
