@@ -101,7 +101,13 @@ def show(call_id: int) -> Any:
         for v in rv.criterion_views(db, review, cards):
             by_rubric.setdefault(v.rubric_id, []).append(v)
         final = rv.final_scores(review, cards) if review else {}
-        return {"cards": cards, "by_rubric": by_rubric, "final_scores": final}
+        # The first words of each turn a decision points at (the document loads only if one does).
+        pointed = {
+            d.turn: rv.turn_words(review.transcript, d.turn)
+            for d in (review.decisions if review else [])
+            if d.turn is not None
+        }
+        return {"cards": cards, "by_rubric": by_rubric, "final_scores": final, "pointed": pointed}
 
     fragment = transcript_fragment(transcript, call.duration)
     scorecard = scorecard_fragment(
@@ -170,6 +176,18 @@ def _int(value: Any) -> int | None:
     if number is not None and not 0 <= number <= MAX_RECORD_ID:
         abort(400, f"out of range: {value!r}")
     return number
+
+
+def _turn(value: Any) -> int | None:
+    """The transcript turn an override points at (optional); the review rules check its range."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        abort(400, f"not a turn number: {value!r}")
+    try:
+        return int(value)
+    except ValueError:
+        abort(400, f"not a turn number: {value!r}")
 
 
 def _calibration(call: Call) -> int | None:
@@ -250,6 +268,7 @@ def decide(call_id: int) -> Any:
             decision=str(data.get("decision", "")),
             result=data.get("result"),
             reason=str(data.get("reason") or ""),
+            turn=_turn(data.get("turn")),
         )
         review = rv.decide(db, call, current_user(), _edit(data, call), choice)
         d = next(
@@ -264,6 +283,8 @@ def decide(call_id: int) -> Any:
                 "result": d.human_result,
                 "reason": d.reason,
                 "by": d.decided_by.username,
+                "turn": d.turn,
+                "turn_words": rv.turn_words(review.transcript, d.turn),
             },
         )
 

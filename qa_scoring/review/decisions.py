@@ -63,13 +63,15 @@ class Edit:
 @dataclass(frozen=True)
 class Decision:
     """An officer's decision on one criterion: accept the pre-score, or override it with a result
-    and a reason."""
+    and a reason. ``turn``: with an override, optionally the index of the transcript turn that shows
+    the behaviour (or was wrongly taken to show it), a turn-level label for ``qa-scoring learn``."""
 
     rubric_id: str
     criterion_id: str
     decision: str
     result: str | None = None
     reason: str = ""
+    turn: int | None = None
 
 
 @dataclass
@@ -284,13 +286,18 @@ def decide(session: Session, call: Call, user: User, edit: Edit, choice: Decisio
     crit = next((c for c in card.criteria if c.criterion_id == criterion_id), None) if card else None
     if crit is None:
         raise ReviewError(f"no criterion {rubric_id}/{criterion_id} on this call's scorecards")
+    turn = choice.turn
     if decision == "accept":
+        if turn is not None:
+            raise ReviewError("an accept points at no turn: override the criterion to point at one")
         result = crit.result
     else:
         if result not in CRITERION_RESULTS:
             raise ReviewError(f"an override needs a result, one of {', '.join(CRITERION_RESULTS)}")
         if not reason:
             raise ReviewError("an override needs a reason")
+        if turn is not None:
+            _check_turn(transcript, turn)
     if review is None:
         review = _new_review(session, call, user, edit.calibration)
     existing = next(
@@ -306,10 +313,12 @@ def decide(session: Session, call: Call, user: User, edit: Edit, choice: Decisio
             decision=decision,
             human_result=result,
             reason=reason,
+            turn=turn,
         )
         review.decisions.append(existing)
     else:
         existing.decision, existing.human_result, existing.reason = decision, result, reason
+        existing.turn = turn
         existing.decided_by, existing.decided_at = user, utcnow()
     review.updated_at = utcnow()  # bumps version_id even when only a child row changed
     review.final_scores = final_scores(review, scorecards_for(session, review.transcript))
@@ -347,12 +356,36 @@ def accept_remaining(
     return review, count
 
 
+def _check_turn(transcript: Transcript | None, turn: Any) -> None:
+    """Refuse a pointed turn that is not an index of the transcript the review is on."""
+    turns = len((transcript.document or {}).get("turns") or []) if transcript is not None else 0
+    if isinstance(turn, bool) or not isinstance(turn, int) or not 0 <= turn < turns:
+        raise ReviewError(
+            f"turn {turn!r} is not a turn of this call's transcript (it has {turns}, numbered 0 to "
+            f"{turns - 1})"
+            if turns
+            else f"turn {turn!r}: this call's transcript has no turns to point at"
+        )
+
+
+def turn_words(transcript: Transcript | None, turn: int | None, words: int = 8) -> str:
+    """The first ``words`` words of a pointed turn, to show beside the decision ("" if none)."""
+    if transcript is None or turn is None:
+        return ""
+    turns = (transcript.document or {}).get("turns") or []
+    if not 0 <= turn < len(turns):
+        return ""
+    split = str(turns[turn].get("text") or "").split()
+    return " ".join(split[:words]) + (" …" if len(split) > words else "")
+
+
 def _decision_dict(d: CriterionDecision) -> dict[str, Any]:
     return {
         "decision": d.decision,
         "result": d.human_result,
         "reason": d.reason,
         "automatic_result": d.automatic_result,
+        "turn": d.turn,
     }
 
 
@@ -622,6 +655,7 @@ def _review_from_appeal(
                 decision=d.decision,
                 human_result=d.human_result,
                 reason=d.reason,
+                turn=d.turn,
             )
         )
     target = next(
@@ -644,6 +678,7 @@ def _review_from_appeal(
         review.decisions.append(target)
     target.decision, target.human_result, target.decided_by = "override", result, user
     target.reason = f"appeal #{dispute.id}: {dispute.resolution}"
+    target.turn = None  # the reviewer pointed at it for the result the appeal changed
     cards = scorecards_for(session, review.transcript)
     _seal(
         session,
@@ -705,4 +740,5 @@ __all__ = [
     "start_new_review",
     "transcript_ref",
     "scorecards_for",
+    "turn_words",
 ]

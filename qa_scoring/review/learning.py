@@ -9,10 +9,15 @@ out until the dispute is decided. Two criteria that disagree about one behaviour
 
 The export is the ``data/labelled`` JSON form over the stored transcript, which is the redacted one,
 so no card number or other redacted text leaves the store. A behaviour nobody decided is ``null``.
-A "present" label needs a turn to learn from: with no turn pointed at, the model in use picks the
-turn it finds most likely (one step of multiple-instance learning); where it finds none of the
-right speaker's turns possible at all (say, no apology word anywhere), the label is written as
-null, since a call labelled "present" with no tagged turn would teach every turn as a negative.
+A "present" label needs a turn to learn from. An officer who overrides a criterion may point at
+the transcript turn that shows the behaviour: where the criterion rests on exactly one behaviour
+and the result says it is there, that turn is tagged (``pointed_turns`` in the provenance). With
+no turn pointed at, the model in use picks the turn it finds most likely (one step of
+multiple-instance learning); where it finds none of the right speaker's turns possible at all
+(say, no apology word anywhere), the label is written as null, since a call labelled "present"
+with no tagged turn would teach every turn as a negative. A turn pointed at for a behaviour
+labelled absent (the turn wrongly taken to show it) needs nothing: the call-level "absent" label
+already makes every turn a negative.
 """
 
 from __future__ import annotations
@@ -64,6 +69,8 @@ class ReviewedCall:
     labels: dict[str, bool]
     decisions: int
     conflicts: list[str] = field(default_factory=list)  # behaviours two criteria disagreed on
+    # behaviour -> the transcript turn a reviewer pointed at as showing it (overrides only)
+    pointed: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -97,6 +104,7 @@ def collect(session: Session, rubrics: dict[str, Rubric]) -> Collected:
             skip("call under an open dispute")
             continue
         votes: dict[str, set[bool]] = {}
+        pointed: dict[str, set[int]] = {}
         used = 0
         for decision in review.decisions:
             rubric = rubrics.get(decision.rubric_id)
@@ -113,6 +121,10 @@ def collect(session: Session, rubrics: dict[str, Rubric]) -> Collected:
             used += bool(labels)
             for b, present in labels.items():
                 votes.setdefault(b, set()).add(present)
+            if decision.turn is not None and len(labels) == 1:
+                ((b, present),) = labels.items()
+                if present:
+                    pointed.setdefault(b, set()).add(decision.turn)
         labels = {b: v.pop() for b, v in votes.items() if len(v) == 1}
         conflicts = sorted(b for b, v in votes.items() if len(v) > 1)
         transcript_row = review.transcript or max(call.transcripts, key=lambda t: t.version, default=None)
@@ -120,22 +132,37 @@ def collect(session: Session, rubrics: dict[str, Rubric]) -> Collected:
             skip("review decides no behaviour")
             continue
         transcript = Transcript.from_dict(transcript_row.document, call_id=f"call-{call.id}")
-        out.append(ReviewedCall(call.id, review.id, transcript, labels, used, conflicts))
+        # Two criteria pointing at different turns for one behaviour: the model chooses between them.
+        turns = {
+            b: t.pop()
+            for b, t in pointed.items()
+            if len(t) == 1 and labels.get(b) and 0 <= next(iter(t)) < len(transcript.turns)
+        }
+        out.append(ReviewedCall(call.id, review.id, transcript, labels, used, conflicts, turns))
     return Collected(out, skipped)
 
 
 def labelled_document(reviewed: ReviewedCall, detector: BehaviourDetector) -> dict[str, Any]:
-    """The call in the ``data/labelled`` form, each "present" label tagged on its likeliest turn."""
+    """The call in the ``data/labelled`` form, each "present" label tagged on the turn a reviewer
+    pointed at, else on the turn the model finds likeliest."""
     transcript = reviewed.transcript
     tags: list[list[str]] = [[] for _ in transcript.turns]
     labels: dict[str, bool | None] = {b: reviewed.labels.get(b) for b in BEHAVIOUR_IDS}
     inferred: dict[str, int] = {}
+    pointed: dict[str, int] = {}
     present = [b for b, v in reviewed.labels.items() if v]
     if present:
         cf = detector.features(transcript)
         scores = detector.turn_scores(cf)
         for b in present:
             if b not in scores:  # decided by rule (hold etiquette): the label is for measuring only
+                continue
+            # The reviewer's turn, not the model's; one of the wrong speaker teaches nothing (training
+            # reads only the right speaker's turns), so the model chooses then.
+            turn = reviewed.pointed.get(b)
+            if turn is not None and 0 <= turn < len(tags) and transcript.turns[turn].role == WHO[b]:
+                tags[turn].append(b)
+                pointed[b] = turn
                 continue
             right = np.array([r == WHO[b] for r in cf.roles], dtype=bool)
             s = np.where(right, scores[b], 0.0)
@@ -158,6 +185,8 @@ def labelled_document(reviewed: ReviewedCall, detector: BehaviourDetector) -> di
             "review_id": reviewed.review_id,
             # behaviour -> the turn the model in use chose (-1: none possible, so the label is null)
             "inferred_turns": inferred,
+            # behaviour -> the turn a reviewer pointed at, tagged instead of the model's choice
+            "pointed_turns": pointed,
             "conflicts": reviewed.conflicts,
         },
         "turns": turns,

@@ -370,6 +370,9 @@ class CriterionDecision(Base):
     automatic_result: Mapped[str | None] = mapped_column(String(10))  # what the model said, for the record
     human_result: Mapped[str] = mapped_column(String(10))
     reason: Mapped[str] = mapped_column(Text, default="")
+    # The transcript turn (index) the reviewer pointed at as showing the behaviour, or as wrongly
+    # taken to show it: a turn-level training label for ``qa-scoring learn``. Overrides only.
+    turn: Mapped[int | None] = mapped_column(Integer)
     decided_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 

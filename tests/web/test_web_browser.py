@@ -136,9 +136,21 @@ def test_login_review_override_seek_and_clip(browser, live_url, app, web_seed):
     new_result = "fail" if auto != "fail" else "pass"
     second.locator("select[name=result]").select_option(new_result)
     second.locator("textarea[name=reason]").fill("Customer was not asked for a second identifier")
+    # Point at the turn (optional): a click on a transcript line picks it, and so does Enter on a
+    # line (they are focusable while the form is open); the last pick counts.
+    page.locator("#turn-2 .text").click()
+    assert "picked" in page.get_attribute("#turn-2", "class")
+    page.focus("#turn-3")
+    page.keyboard.press("Enter")
+    assert page.get_attribute("#turn-3", "aria-current") == "true"
+    assert "picked" not in page.get_attribute("#turn-2", "class")
+    assert "Turn 4 chosen" in second.locator(".picked-turn").inner_text()
+    _shot(page, "04-override-point-at-turn")
     second.locator("form.override button[type=submit]").click()
     page.wait_for_selector(f"#{second_id}.decided")
     assert f"Overridden to {new_result}" in page.inner_text(f"#{second_id} .decision")
+    assert "pointed at turn 4:" in page.inner_text(f"#{second_id} .decision")
+    assert page.get_attribute("#turn-3", "tabindex") is None, "lines are focusable only while pointing"
     _shot(page, "04-override")
 
     # Both decisions are in the store, with the audit trail.
@@ -151,7 +163,7 @@ def test_login_review_override_seek_and_clip(browser, live_url, app, web_seed):
         db = get_db()
         decisions = list(db.scalars(select(CriterionDecision).order_by(CriterionDecision.id)))
         assert [d.decision for d in decisions] == ["accept", "override"]
-        assert decisions[1].human_result == new_result
+        assert decisions[1].human_result == new_result and decisions[1].turn == 3
         assert {e.action for e in db.scalars(select(AuditEntry))} >= {"accept", "override"}
 
     # Make a clip from an evidence item's range (with padding) and play it on the clip page.

@@ -99,6 +99,36 @@ def test_accept_and_override_are_saved_and_audited(client, app, web_seed):
         assert review.final_scores[passing.rubric_id] < (card.score or 0) or card.auto_failed
 
 
+def test_an_override_points_at_a_turn_shown_beside_the_decision(client, app, web_seed):
+    token = login(client, "qa")
+    url = f"/calls/{web_seed.timed_call}/decisions"
+    crit = first_criterion(app, web_seed.timed_call, result="pass")
+    # An accept carries no turn; a turn that is not a number, or not a turn of the transcript, is refused.
+    accept = decide(client, token, url, crit, 0, 0, "accept", turn=1)
+    assert accept.status_code == 400 and "accept points at no turn" in accept.json["error"]
+    bad = decide(client, token, url, crit, 0, 0, "override", result="fail", reason="r", turn="first")
+    assert bad.status_code == 400
+    outside = decide(client, token, url, crit, 0, 0, "override", result="fail", reason="r", turn=100000)
+    assert outside.status_code == 400 and "not a turn of this call's transcript" in outside.json["error"]
+    resp = decide(client, token, url, crit, 0, 0, "override", result="fail", reason="not heard", turn=1)
+    assert resp.status_code == 200, resp.json
+    from web.db import get_db
+
+    with app.app_context():
+        db = get_db()
+        review = db.get(Review, resp.json["review_id"])
+        (decision,) = review.decisions
+        words = review.transcript.document["turns"][1]["text"].split()
+        entry = db.scalar(select(AuditEntry).where(AuditEntry.entity == "criterion_decisions"))
+        assert decision.turn == 1 and entry.new_value["turn"] == 1
+    preview = " ".join(words[:8]) + (" …" if len(words) > 8 else "")
+    assert resp.json["decision"]["turn"] == 1 and resp.json["decision"]["turn_words"] == preview
+    html = client.get(f"/calls/{web_seed.timed_call}").get_data(as_text=True)
+    assert 'class="ev link pointed" data-turn="1"' in html
+    assert f"pointed at turn 2: “{preview}”" in html.replace("&#39;", "'")
+    assert 'id="turn-1" data-turn="1"' in html and 'name="turn"' in html
+
+
 def test_stale_version_gets_409_and_keeps_the_first_decision(client, app, web_seed):
     token = login(client, "qa")
     url = f"/calls/{web_seed.timed_call}/decisions"

@@ -86,6 +86,7 @@
     audio.addEventListener("timeupdate", tick);
   }
   root.addEventListener("click", function (ev) {
+    if (pickFromClick(ev)) return;
     var t = ev.target.closest(".w[data-s], .seek[data-s], .ev");
     if (!t) return;
     if (t.classList.contains("ev")) {
@@ -146,8 +147,15 @@
   }
   function decided(li, d) {
     li.classList.add("decided");
-    li.querySelector(".decision").textContent = (d.decision === "accept" ? "Accepted" : "Overridden to " + d.result) +
+    var p = li.querySelector(".decision");
+    p.textContent = (d.decision === "accept" ? "Accepted" : "Overridden to " + d.result) +
       " by " + d.by + (d.reason ? ": " + d.reason : "");
+    if (d.turn !== null && d.turn !== undefined) {
+      var b = document.createElement("button");
+      b.type = "button"; b.className = "ev link pointed"; b.dataset.turn = d.turn;
+      b.textContent = "pointed at turn " + (d.turn + 1) + ": \u201c" + (d.turn_words || "") + "\u201d";
+      p.appendChild(document.createTextNode(" \u00b7 ")); p.appendChild(b);
+    }
   }
   function accept(li) {
     return post(root.dataset.decideUrl, { rubric_id: li.dataset.rubric, criterion_id: li.dataset.criterion, decision: "accept" })
@@ -156,6 +164,40 @@
   // One override form, moved into the criterion being overridden.
   var overrideForm = document.getElementById("override-form");
   var overrideLi = null;
+  // Pointing at the turn (optional): while the override form is open, a click on a transcript line
+  // (or Enter on it: the lines are focusable then) chooses it, and its index goes with the override.
+  var box = document.getElementById("transcript");
+  var lines = box ? Array.prototype.slice.call(box.querySelectorAll(".turn[data-turn]")) : [];
+  function setPicking(on) {
+    if (!box) return;
+    box.classList.toggle("picking", on);
+    lines.forEach(function (line) {
+      if (on) { line.setAttribute("tabindex", "0"); line.setAttribute("aria-describedby", "point-turn-help"); }
+      else { line.removeAttribute("tabindex"); line.removeAttribute("aria-describedby"); }
+    });
+  }
+  function firstWords(line) {
+    var words = (line.querySelector(".text").textContent || "").trim().split(/\s+/);
+    return words.slice(0, 8).join(" ") + (words.length > 8 ? " \u2026" : "");
+  }
+  function pickTurn(line) {
+    lines.forEach(function (l) { l.classList.remove("picked"); l.removeAttribute("aria-current"); });
+    var shown = overrideForm.querySelector(".picked-turn"), clear = overrideForm.querySelector(".clear-turn");
+    overrideForm.turn.value = line ? line.dataset.turn : "";
+    shown.textContent = line ? "Turn " + (+line.dataset.turn + 1) + " chosen: \u201c" + firstWords(line) + "\u201d" : "No turn chosen.";
+    clear.hidden = !line;
+    if (line) { line.classList.add("picked"); line.setAttribute("aria-current", "true"); }
+  }
+  function pickFromClick(ev) {  // true: the click only picks (a word does not seek meanwhile)
+    var line = overrideLi && ev.target.closest("#transcript .turn[data-turn]");
+    if (!line) return false;
+    pickTurn(line);
+    return !ev.target.closest(".seek");  // the line's time button still plays from there
+  }
+  if (box) box.addEventListener("keydown", function (ev) {
+    if (ev.key !== "Enter" || !overrideLi || !ev.target.matches(".turn[data-turn]")) return;
+    ev.preventDefault(); pickTurn(ev.target);
+  });
   function openOverride(li) {
     if (!overrideForm) return;
     closeOverride();
@@ -164,6 +206,7 @@
     var sel = overrideForm.result;
     for (var k = 0; k < sel.options.length; k++) if (sel.options[k].value !== li.dataset.auto) { sel.selectedIndex = k; break; }
     overrideForm.reason.value = "";
+    pickTurn(null); setPicking(true);
     overrideForm.hidden = false;
     li.querySelector(".override-open").setAttribute("aria-expanded", "true");
     sel.focus();
@@ -171,10 +214,12 @@
   function closeOverride() {
     if (!overrideForm || !overrideLi) return;
     overrideForm.hidden = true;
+    pickTurn(null); setPicking(false);
     overrideLi.querySelector(".override-open").setAttribute("aria-expanded", "false");
     overrideLi = null;
   }
   if (overrideForm) {
+    overrideForm.querySelector(".clear-turn").addEventListener("click", function () { pickTurn(null); });
     overrideForm.querySelector(".cancel").addEventListener("click", function () {
       var li = overrideLi; closeOverride(); if (li) li.focus();
     });
@@ -184,8 +229,9 @@
       var reason = overrideForm.reason.value.trim();
       if (!li) return;
       if (!reason) { say("An override needs a reason.", true); overrideForm.reason.focus(); return; }
+      var turn = overrideForm.turn.value;
       post(root.dataset.decideUrl, { rubric_id: li.dataset.rubric, criterion_id: li.dataset.criterion,
-        decision: "override", result: overrideForm.result.value, reason: reason })
+        decision: "override", result: overrideForm.result.value, reason: reason, turn: turn === "" ? null : +turn })
         .then(function (data) {
           decided(li, data.decision); closeOverride();
           say("Saved: override of " + li.querySelector(".name").textContent); focusCrit(i + 1);
