@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from qa_scoring.config import Settings, get_settings
 from qa_scoring.review.selection import review_priority
-from qa_scoring.rubric.evaluate import evaluate
+from qa_scoring.rubric.evaluate import evaluate, phrase_key
 from qa_scoring.rubric.metrics import compute_metrics
 from qa_scoring.rubric.rubric import Rubric, load_rubrics
 from qa_scoring.scored_call import BehaviourResult, ScoredCall
@@ -34,6 +34,13 @@ class Scorer:
         self.detector = detector
         self.rubrics = rubrics
         self.settings = settings
+        # Criteria in plain words, matched in the detector's pass over the call; built once here.
+        self.matchers = {
+            phrase_key(r.id, c.id): detector.phrase_matcher(c.says)  # type: ignore[attr-defined]
+            for r in rubrics.values()
+            for c in r.criteria
+            if c.says is not None
+        }
 
     @classmethod
     def load(cls, settings: Settings | None = None, rubric_ids: Iterable[str] | None = None) -> Scorer:
@@ -62,9 +69,12 @@ class Scorer:
                     f"unknown rubric(s) {', '.join(unknown)} (loaded: {', '.join(self.rubrics)})"
                 )
             rubrics = {rid: rubric for rid, rubric in self.rubrics.items() if rid in rubric_ids}
-        behaviours = self.detector.detect(transcript)
+        if self.matchers:
+            behaviours, phrases = self.detector.detect_with_phrases(transcript, self.matchers)  # type: ignore[attr-defined]
+        else:
+            behaviours, phrases = self.detector.detect(transcript), {}
         metrics = compute_metrics(transcript, hold_min_silence=self.settings.hold_min_silence)
-        scorecards = {rid: evaluate(rubric, behaviours, metrics) for rid, rubric in rubrics.items()}
+        scorecards = {rid: evaluate(rubric, behaviours, metrics, phrases) for rid, rubric in rubrics.items()}
         return ScoredCall(
             call_id=transcript.call_id,
             behaviours=behaviours,

@@ -9,6 +9,9 @@ beside this one (spec, text, embed, rules, features, classifier, detector, measu
 from __future__ import annotations
 
 from qa_scoring.behaviours.detector import BehaviourDetector, ModelMissingError, models_folder
+from qa_scoring.behaviours.phrases import WHEN as PHRASE_WHEN
+from qa_scoring.behaviours.phrases import WHO as PHRASE_WHO
+from qa_scoring.behaviours.phrases import PhraseMatch, PhraseMatcher, PhraseSpec
 from qa_scoring.behaviours.spec import BEHAVIOUR_IDS, DEFINITIONS, WHO
 from qa_scoring.scored_call import BehaviourResult, Evidence
 
@@ -20,5 +23,10 @@ __all__ = [
     "BehaviourResult",
     "Evidence",
     "ModelMissingError",
+    "PHRASE_WHEN",
+    "PHRASE_WHO",
+    "PhraseMatch",
+    "PhraseMatcher",
+    "PhraseSpec",
     "models_folder",
 ]

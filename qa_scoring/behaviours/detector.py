@@ -14,6 +14,7 @@ import numpy as np
 
 from qa_scoring.behaviours import features as feats
 from qa_scoring.behaviours.classifier import LEARNED, SHORT_TURN_WORDS, TALK_OVER, BehaviourModels, TurnData
+from qa_scoring.behaviours.phrases import PhraseMatch, PhraseMatcher, PhraseSpec, window
 from qa_scoring.behaviours.spec import BEHAVIOUR_IDS, WHO
 from qa_scoring.behaviours.static_embed import TABLE_FILE, StaticEmbedder
 from qa_scoring.config import Settings, get_settings
@@ -122,10 +123,41 @@ class BehaviourDetector:
         return self.models.turn_scores(TurnData.build([cf], self.models.vocab))
 
     def detect(self, transcript: Transcript) -> dict[str, BehaviourResult]:
+        return self.detect_with_phrases(transcript, {})[0]
+
+    def phrase_matcher(self, spec: PhraseSpec) -> PhraseMatcher:
+        """A matcher for a criterion in plain words, weighting words by this model's call vocabulary."""
+        vocab = self.models.vocab
+        rarest = float(vocab.idf.max()) if len(vocab) else 1.0
+        return PhraseMatcher(spec, lambda t: float(vocab.idf[vocab.index[t]]) if t in vocab.index else rarest)
+
+    def detect_with_phrases(
+        self, transcript: Transcript, matchers: dict[str, PhraseMatcher]
+    ) -> tuple[dict[str, BehaviourResult], dict[str, BehaviourResult]]:
+        """The behaviours and, in the same pass over the call, each phrase criterion of ``matchers``."""
         if not transcript.turns:
-            return {b: _result(False, 0.5, []) for b in BEHAVIOUR_IDS}
+            empty = _result(False, 0.5, [])
+            return {b: empty for b in BEHAVIOUR_IDS}, dict.fromkeys(matchers, empty)
         cf = self.features(transcript)
-        return self.decide(transcript, cf, self.turn_scores(cf))
+        behaviours = self.decide(transcript, cf, self.turn_scores(cf))
+        return behaviours, {key: self.match_phrase(cf, behaviours, m)[0] for key, m in matchers.items()}
+
+    def match_phrase(
+        self, cf: feats.CallFeatures, behaviours: dict[str, BehaviourResult], matcher: PhraseMatcher
+    ) -> tuple[BehaviourResult, PhraseMatch]:
+        """One phrase criterion on one call: the result for the rubric, and the match (for "try it")."""
+        complaint = behaviours["complaint"]
+        complaint_unit = (
+            cf.turn_of.index(complaint.evidence[0].turn_index)
+            if complaint.present and complaint.evidence
+            else None
+        )
+        hold_unit = next((e.turn for e in cf.holds if e.turn is not None), None)
+        spec = matcher.spec
+        allowed = window(cf.roles, spec.who, spec.when, complaint_unit, hold_unit)
+        found = matcher.match(cf.canonical, allowed)
+        evidence = [_evidence(cf, i) for i in sorted(found.units)]
+        return _result(found.present, found.probability, evidence), found
 
     def decide(
         self, transcript: Transcript, cf: feats.CallFeatures, scores: dict[str, np.ndarray]

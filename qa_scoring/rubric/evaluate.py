@@ -44,9 +44,24 @@ def _bounds_text(low: float | None, high: float | None) -> str:
 class _Call:
     """One call's behaviours and metrics, with the lookups evaluation needs."""
 
-    def __init__(self, behaviours: dict[str, BehaviourResult], metrics: CallMetrics):
+    def __init__(
+        self,
+        behaviours: dict[str, BehaviourResult],
+        metrics: CallMetrics,
+        phrases: dict[str, BehaviourResult] | None = None,
+        rubric_id: str = "",
+    ):
         self.behaviours = behaviours
         self.metrics = metrics
+        self.phrases = phrases or {}
+        self.rubric_id = rubric_id
+
+    def said(self, criterion: Criterion) -> tuple[bool, float, list[str], list[Evidence]]:
+        """A criterion in plain words: whether its phrases were said (``phrase_key``)."""
+        result = self.phrases.get(phrase_key(self.rubric_id, criterion.id), _MISSING)
+        who = criterion.says.who if criterion.says else "speaker"
+        reason = f"{who} said it" if result.present else f"not said by the {who}"
+        return result.present, result.confidence, [reason], list(result.evidence if result.present else ())
 
     def behaviour(self, bid: str) -> BehaviourResult:
         return self.behaviours.get(bid, _MISSING)
@@ -137,6 +152,11 @@ def evaluate_criterion(criterion: Criterion, call: _Call) -> CriterionResult:
     if not applies:
         return result("na", app_conf, why_not)
     passed, confidence, reasons, evidence = call.run(criterion.test)
+    if criterion.says is not None and passed is not None:
+        said, said_conf, said_reasons, said_evidence = call.said(criterion)
+        passed &= said
+        confidence = min(confidence, said_conf)
+        reasons, evidence = said_reasons + reasons, said_evidence + evidence
     confidence = min(confidence, app_conf)
     if passed is None:
         return result("na", confidence, "; ".join(reasons))
@@ -164,9 +184,19 @@ def rubric_score(criteria: Iterable[tuple[float, str, bool]]) -> float | None:
     return round(100.0 * sum(weight * VALUES[result] for weight, result, _ in scored) / total, 1)
 
 
-def evaluate(rubric: Rubric, behaviours: dict[str, BehaviourResult], metrics: CallMetrics) -> ScorecardResult:
-    """Score one rubric for one call."""
-    call = _Call(behaviours, metrics)
+def phrase_key(rubric_id: str, criterion_id: str) -> str:
+    """How a criterion in plain words is named among a call's phrase results."""
+    return f"{rubric_id}/{criterion_id}"
+
+
+def evaluate(
+    rubric: Rubric,
+    behaviours: dict[str, BehaviourResult],
+    metrics: CallMetrics,
+    phrases: dict[str, BehaviourResult] | None = None,
+) -> ScorecardResult:
+    """Score one rubric for one call (``phrases``: its criteria in plain words, by ``phrase_key``)."""
+    call = _Call(behaviours, metrics, phrases, rubric.id)
     applies, app_conf, why_not = call.conditions_hold(rubric.applies_when)
     if not applies:
         criteria = [

@@ -17,11 +17,25 @@ from typing import Any
 
 import yaml
 
+from qa_scoring.behaviours import PHRASE_WHEN, PHRASE_WHO, PhraseSpec
 from qa_scoring.rubric.metrics import METRICS
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
 TEST_KEYS = ("all", "any", "absent", "metric", "min", "max")
-CRITERION_KEYS = {"id", "name", "description", "weight", "auto_fail", "partial", "applies_when", *TEST_KEYS}
+CRITERION_KEYS = {
+    "id",
+    "name",
+    "description",
+    "weight",
+    "auto_fail",
+    "partial",
+    "applies_when",
+    "says",
+    *TEST_KEYS,
+}
+SAYS_KEYS = {"who", "when", "examples", "near_misses"}
+# A criterion in plain words needs a few examples to match against; 5-15 work best.
+MIN_EXAMPLES, MAX_EXAMPLES = 3, 30
 SECTION_KEYS = {"id", "name", "description", "criteria"}
 RUBRIC_KEYS = {"id", "name", "version", "description", "applies_when", "sections"}
 CONDITION_KEYS = {"behaviour", "present", "metric", "min", "max"}
@@ -74,6 +88,7 @@ class Criterion:
     applies_when: tuple[Condition, ...] = ()
     description: str = ""
     section: str = ""
+    says: PhraseSpec | None = None  # a criterion in plain words: example phrases to match
 
 
 @dataclass(frozen=True)
@@ -244,7 +259,7 @@ class _Builder:
             self.error(self.line_of(mapping, "min"), f"{what}: min {low:g} is greater than max {high:g}")
         return low, high
 
-    def test(self, mapping: _Map, what: str, inherit_metric: str | None = None) -> Test:
+    def test(self, mapping: _Map, what: str, inherit_metric: str | None = None, says: bool = False) -> Test:
         metric = self.check_metric(mapping, what)
         if (
             metric is None
@@ -264,12 +279,58 @@ class _Builder:
             min=low,
             max=high,
         )
-        if not any(key in mapping for key in TEST_KEYS):
+        if not says and not any(key in mapping for key in TEST_KEYS):
             self.error(
                 self.line_of(mapping),
-                f"{what} checks nothing: name behaviours (all, any, absent) and/or a metric with min/max",
+                f"{what} checks nothing: name behaviours (all, any, absent), a metric with min/max, "
+                "or what is said ('says' with example phrases)",
             )
         return test
+
+    def phrases(self, mapping: _Map, key: str, what: str) -> tuple[str, ...]:
+        value = mapping.get(key)
+        if value is None:
+            return ()
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            self.error(self.line_of(mapping, key), f"{what}: {key!r} must be a list of phrases (text)")
+            return ()
+        return tuple(v.strip() for v in value)
+
+    def says(self, mapping: _Map, what: str) -> PhraseSpec | None:
+        raw = mapping.get("says")
+        where = f"{what}: says"
+        if not isinstance(raw, _Map):
+            self.error(self.line_of(mapping, "says"), f"{where} must be a mapping with 'who' and 'examples'")
+            return None
+        self.check_keys(raw, SAYS_KEYS, where)
+        who = raw.get("who")
+        if who not in PHRASE_WHO:
+            line = self.line_of(raw, "who") if "who" in raw else self.line_of(raw)
+            self.error(line, f"{where}: 'who' must be one of {', '.join(PHRASE_WHO)}, not {who!r}")
+        when = raw.get("when", "anywhere")
+        if when not in PHRASE_WHEN:
+            hint = _suggest(str(when), PHRASE_WHEN)
+            self.error(
+                self.line_of(raw, "when"),
+                f"{where}: 'when' {when!r}{hint} is not one of {', '.join(PHRASE_WHEN)}",
+            )
+        examples = self.phrases(raw, "examples", where)
+        if not MIN_EXAMPLES <= len(examples) <= MAX_EXAMPLES:
+            line = self.line_of(raw, "examples") if "examples" in raw else self.line_of(raw)
+            self.error(
+                line,
+                f"{where}: give {MIN_EXAMPLES}-{MAX_EXAMPLES} example phrases in 'examples' "
+                f"(5-15 work best), not {len(examples)}",
+            )
+        near = self.phrases(raw, "near_misses", where)
+        both = sorted({e.lower() for e in examples} & {n.lower() for n in near})
+        if both:
+            self.error(
+                self.line_of(raw, "near_misses"), f"{where}: {both[0]!r} is both an example and a near miss"
+            )
+        if who not in PHRASE_WHO or when not in PHRASE_WHEN or not examples:
+            return None
+        return PhraseSpec(str(who), examples, near, str(when))
 
     def conditions(self, mapping: _Map, key: str, what: str) -> tuple[Condition, ...]:
         raw = mapping.get(key)
@@ -332,7 +393,8 @@ class _Builder:
         if not isinstance(auto_fail, bool):
             self.error(self.line_of(mapping, "auto_fail"), f"{what}: auto_fail must be true or false")
             auto_fail = False
-        test = self.test(mapping, what)
+        says = self.says(mapping, what) if "says" in mapping else None
+        test = self.test(mapping, what, says="says" in mapping)
         partial = None
         raw_partial = mapping.get("partial")
         if raw_partial is not None:
@@ -351,6 +413,7 @@ class _Builder:
             applies_when=self.conditions(mapping, "applies_when", what),
             description=self.text(mapping, "description", what, required=False),
             section=section,
+            says=says,
         )
 
     def rubric(self, data: Any, default_id: str) -> Rubric | None:

@@ -1,0 +1,207 @@
+"""Criteria in plain words: the rubric format, the matcher, scoring, and trying a draft on a store."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+from shared_data import shared_path
+
+from qa_scoring.rubric.rubric import RubricError, load_rubric
+
+CALLBACK = """\
+id: draft
+name: Draft
+sections:
+  - id: s
+    name: S
+    criteria:
+      - id: callback
+        name: Offered a callback
+        says:
+          who: agent
+          examples:
+            - I'll give you a call back tomorrow morning
+            - we can ring you back once we hear from the engineers
+            - let me call you back this afternoon with an update
+            - I'll phone you back before five
+            - someone from the team will give you a ring back on Monday
+          near_misses:
+            - could you call us back later
+"""
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "draft.yaml"
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def _errors(tmp_path: Path, text: str) -> list[str]:
+    with pytest.raises(RubricError) as caught:
+        load_rubric(_write(tmp_path, text))
+    return caught.value.errors
+
+
+def test_a_criterion_in_plain_words_loads(tmp_path):
+    criterion = load_rubric(_write(tmp_path, CALLBACK)).criteria[0]
+    assert criterion.says.who == "agent" and criterion.says.when == "anywhere"
+    assert len(criterion.says.examples) == 5 and criterion.says.near_misses == (
+        "could you call us back later",
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "line", "message"),
+    [
+        (("who: agent", "who: caller"), 10, "'who' must be one of agent, customer"),
+        (("who: agent", "who: agent\n          when: closin"), 11, "did you mean 'closing'"),
+        (("          near_misses:", "          tone: x\n          near_misses:"), 17, "key 'tone'"),
+        (
+            ("            - could you call us back later", "            - I'll phone you back before five"),
+            17,
+            "both an example and a near miss",
+        ),
+    ],
+)  # fmt: skip
+def test_validation_errors_name_the_line(tmp_path, change, line, message):
+    errors = _errors(tmp_path, CALLBACK.replace(*change))
+    assert any(e.startswith(f"{tmp_path / 'draft.yaml'}:{line}:") and message in e for e in errors), errors
+
+
+def test_too_few_examples_is_an_error(tmp_path):
+    text = CALLBACK.split("            - we can ring")[0] + "          near_misses: []\n"
+    errors = _errors(tmp_path, text)
+    assert any("give 3-30 example phrases" in e and "not 1" in e for e in errors), errors
+
+
+@pytest.fixture(scope="module")
+def detector():
+    from qa_scoring.behaviours import BehaviourDetector
+
+    return BehaviourDetector.load()
+
+
+def test_matches_the_words_not_negated_and_not_near_misses(tmp_path, detector):
+    from qa_scoring.behaviours.text import canonical
+
+    matcher = detector.phrase_matcher(load_rubric(_write(tmp_path, CALLBACK)).criteria[0].says)
+    hit = matcher.score_text(canonical("No problem, I'll ring you back tomorrow once I've spoken to them."))
+    assert hit[0] >= matcher.threshold and hit[1] == ""
+    assert (
+        matcher.score_text(canonical("I'm afraid I can't call you back, we don't do callbacks."))[1]
+        == "negated"
+    )
+    assert matcher.score_text(canonical("Could you call us back later on?"))[1] == "near miss"
+    assert matcher.score_text(canonical("Thanks for calling, have a lovely day."))[0] < matcher.threshold
+
+
+def _call(*turns: tuple[str, str]):
+    from qa_scoring.transcript import Transcript
+
+    return Transcript.from_dict(
+        {
+            "turns": [
+                {"speaker": s, "text": t, "start": 5.0 * i, "end": 5.0 * i + 4}
+                for i, (s, t) in enumerate(turns)
+            ]
+        }
+    )
+
+
+def test_the_scorecard_carries_the_quote_and_its_time(tmp_path):
+    from qa_scoring.config import load_settings
+    from qa_scoring.scorer import Scorer
+
+    rubrics = tmp_path / "rubrics"
+    rubrics.mkdir()
+    _write(rubrics, CALLBACK)
+    settings = load_settings(environ={"QA_SCORING_RUBRICS_DIR": str(rubrics)})
+    scorer = Scorer.load(settings)
+    offered = _call(
+        ("agent", "Good morning, Harbour Energy, this is Priya."),
+        ("customer", "Hi, my boiler's still not been looked at."),
+        ("agent", "I'm sorry about that. I'll chase the engineers and give you a ring back this afternoon."),
+        ("customer", "Okay, thanks."),
+    )
+    refused = _call(
+        ("agent", "Good morning, Harbour Energy, this is Priya."),
+        ("customer", "Can you ring me back later?"),
+        ("agent", "I'm afraid I can't call you back, you'll need to phone us."),
+    )
+    card = scorer.score(offered).scorecards["draft"].criteria[0]
+    assert card.result == "pass"
+    assert card.evidence[0].turn_index == 2 and card.evidence[0].start == 10.0
+    assert "give you a ring back" in card.evidence[0].quote
+    assert scorer.score(refused).scorecards["draft"].criteria[0].result == "fail"
+
+
+def test_try_lists_hits_on_a_real_store_and_writes_nothing(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+    from sqlalchemy import func, select
+    from store_seed import agent_named, store_scored_call
+
+    from qa_scoring import config
+    from qa_scoring.cli import main
+    from qa_scoring.scorer import Scorer
+    from qa_scoring.store.db import dispose_engines, session_scope
+    from qa_scoring.store.models import AuditEntry, CriterionResult, Transcript
+
+    url = f"sqlite:///{tmp_path / 'qa.sqlite3'}"
+    monkeypatch.setenv("QA_SCORING_DATABASE_URL", url)
+    config.get_settings.cache_clear()
+    scorer = Scorer.load()
+    calls = [
+        json.loads(shared_path("data", "calls", "dev", f"dev-{k:03d}.json").read_text()) for k in range(1, 13)
+    ]
+    calls.append({"call_id": "callback-call", "turns": [
+        {"speaker": "agent", "text": "Hello, Harbour Energy, Priya speaking."},
+        {"speaker": "customer", "text": "My boiler still isn't fixed."},
+        {"speaker": "agent", "text": "Let me chase it and I'll give you a ring back this afternoon."},
+        {"speaker": "customer", "text": "Please don't call me back, I'll phone you."},
+    ]})  # fmt: skip
+    with session_scope(url) as session:
+        agent = agent_named(session, "A1", "Sam", "Team")
+        for k, data in enumerate(calls):
+            from qa_scoring.transcript import Transcript as Doc
+
+            doc = Doc.from_dict(data)
+            store_scored_call(
+                session, document=doc.to_dict(), scored=scorer.score(doc), agent=agent,
+                started_at=dt.datetime(2026, 11, 2, 9, k, tzinfo=dt.UTC), external_id=data["call_id"],
+            )  # fmt: skip
+
+    def counts() -> tuple[int, int, int]:
+        with session_scope(url) as session:
+            return tuple(
+                session.scalar(select(func.count()).select_from(m))
+                for m in (Transcript, CriterionResult, AuditEntry)
+            )
+
+    before = counts()
+    draft = _write(tmp_path, CALLBACK)
+    result = CliRunner().invoke(main, ["rubrics", "try", str(draft), "--calls", "20", "--json"])
+    assert result.exit_code == 0, result.output
+    [tried] = json.loads(result.output)
+    assert tried["criterion_id"] == "callback" and tried["calls"] == len(calls)
+    hits = [h for h in tried["hits"] if h["call"] == "callback-call"]
+    assert hits and hits[0]["turn"] == 2 and hits[0]["speaker"] == "agent"
+    assert all(h["speaker"] == "agent" for h in tried["hits"])  # the customer's "call me back" never counts
+    table = CliRunner().invoke(main, ["rubrics", "try", str(draft), "--calls", "5"])
+    assert table.exit_code == 0 and "said in" in table.output
+    assert counts() == before
+    dispose_engines()
+    config.get_settings.cache_clear()
+
+
+def test_try_refuses_a_broken_draft_with_its_line(tmp_path):
+    from click.testing import CliRunner
+
+    from qa_scoring.cli import main
+
+    draft = _write(tmp_path, CALLBACK.replace("who: agent", "who: caller"))
+    result = CliRunner().invoke(main, ["rubrics", "try", str(draft)])
+    assert result.exit_code != 0 and "draft.yaml:10:" in result.output
