@@ -99,8 +99,8 @@ def test_all_problems_reported_together_and_criterion_must_check_something() -> 
     errors = errors_of(
         "name: X\nsections:\n  - id: s\n    name: S\n    criteria:\n      - id: c\n        name: C\n"
     )
-    assert errors == ["rubrics/demo.yaml:6: criterion 'c' checks nothing: name behaviours (all, any, absent)"
-                      " and/or a metric with min/max"]  # fmt: skip
+    assert errors == ["rubrics/demo.yaml:6: criterion 'c' checks nothing: name behaviours (all, any, absent),"
+                      " a metric with min/max, or what is said ('says' with example phrases)"]  # fmt: skip
 
 
 def test_missing_parts() -> None:
