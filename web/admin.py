@@ -217,6 +217,40 @@ def save_rubric() -> Any:
     return redirect(url_for("admin.rubrics"))
 
 
+TRY_CALLS = 50  # the editor's "Try it" runs the draft over this many of the latest calls
+
+
+@bp.route("/rubrics/try", methods=["POST"])
+@roles(UserRole.ADMIN)
+def try_rubric() -> Any:
+    """Run the draft's criteria in plain words over the latest calls; nothing is saved."""
+    from qa_scoring.behaviours import BehaviourDetector, ModelMissingError
+    from qa_scoring.rubric.rubric import RubricError, parse_rubric
+    from qa_scoring.rubric_try import latest_transcripts
+    from qa_scoring.rubric_try import try_rubric as run_try
+
+    name = (request.form.get("name") or "").strip().removesuffix(".yaml")
+    text = request.form.get("text") or ""
+    page = {"name": name, "text": text, "errors": []}
+    try:
+        draft = parse_rubric(text, f"{name or 'draft'}.yaml")
+    except RubricError as exc:
+        return render_template("admin/rubric_edit.html", **{**page, "errors": exc.errors}), 400
+    if not any(c.says for c in draft.criteria):
+        flash("Nothing to try: no criterion in plain words ('says' with example phrases).", "error")
+        return render_template("admin/rubric_edit.html", **page), 400
+    detector = current_app.extensions.get("qa_detector")
+    if detector is None:
+        try:
+            detector = BehaviourDetector.load(current_app.config["QA_SETTINGS"])
+        except ModelMissingError as exc:
+            flash(str(exc), "error")
+            return render_template("admin/rubric_edit.html", **page), 503
+        current_app.extensions["qa_detector"] = detector
+    calls = latest_transcripts(get_db(), TRY_CALLS)
+    return render_template("admin/rubric_edit.html", **page, tried=run_try(draft, detector, calls))
+
+
 # The behaviour model: the version in use, the kept versions, learning from the reviewers, rollback.
 
 LEARN_REFRESH_S = 5  # the model page reloads itself this often while learning runs

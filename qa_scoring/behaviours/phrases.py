@@ -14,7 +14,8 @@ the custom-criteria set).
 The threshold comes from the examples themselves, so a manager never sets one: each example is
 scored against the others (leave one out), and a turn must reach THRESHOLD_SHARE of their median.
 Varied examples give a low bar, near-identical ones a high bar. A turn is not counted when:
-- the words it shares with the example are negated in the same clause ("I can't offer a callback");
+- a word it shares with the example is negated wherever it is said, in the same clause ("I can't
+  offer a callback"; but "nothing on the card ... I've cancelled the card" is a match);
 - it is closer to a near miss than to any example.
 """
 
@@ -126,8 +127,8 @@ class PhraseMatcher:
             return 0.0, ""
         if self.near_misses and self._best(found, self.near_misses)[0] > score:
             return score, "near miss"
-        shared = [t for t in unit if " " not in t and t in self.examples[which]]
-        if shared and _negated(text, shared[0]):
+        shared = {t for t in unit if " " not in t and t in self.examples[which]}
+        if any(_negated(text, word) for word in shared):
             return score, "negated"
         return score, ""
 
@@ -161,9 +162,11 @@ _NOT_NEGATING = re.compile(r"\b(?:no|not a) (?:problem|problems|worries|bother|t
 
 
 def _negated(text: str, word: str) -> bool:
+    """Whether every mention of ``word`` is negated ("nothing on the card ... I've cancelled the card"
+    mentions the card twice, negated once)."""
     text = _NOT_NEGATING.sub(lambda m: "x" * len(m.group()), text)  # same length: offsets stay
-    match = re.search(rf"\b{re.escape(word)}\b", text)
-    return bool(match) and rules.negated(text, match.start())
+    starts = [m.start() for m in re.finditer(rf"\b{re.escape(word)}\b", text)]
+    return bool(starts) and all(rules.negated(text, start) for start in starts)
 
 
 def window(

@@ -409,3 +409,40 @@ def test_words_highlight_as_the_audio_plays_and_a_click_on_a_word_seeks(
     _shot(page, "08-word-highlight")
     assert not errors, f"JavaScript errors: {errors}"
     page.close()
+
+
+CARD_DRAFT = """\
+name: Card draft
+sections:
+  - id: cards
+    name: Cards
+    criteria:
+      - id: stopped_card
+        name: Stopped the lost card
+        says:
+          who: agent
+          examples:
+            - I've cancelled the card so nobody can use it
+            - that card is now blocked
+            - I've put a stop on the old card
+            - the lost card has been cancelled and a new one is on its way
+            - I've frozen the card for you
+          near_misses:
+            - I can't cancel the card from here
+"""
+
+
+def test_the_rubric_editor_tries_a_criterion_in_plain_words(browser, live_url, web_settings):
+    """An admin writes a criterion in words, presses "Try it", reads the hits; nothing is saved."""
+    page = _signed_in_page(browser, live_url, "admin")
+    page.goto(f"{live_url}/admin/rubrics/default.yaml")
+    page.fill("#rb-name", "card_draft")
+    page.fill("#rb-text", CARD_DRAFT)
+    page.click("#rb-try")
+    page.wait_for_selector("#try-results")
+    results = page.inner_text("#try-results")
+    assert "Stopped the lost card" in results and "said in 1 of 3 calls" in results
+    assert "cancelled the card" in results
+    assert page.input_value("#rb-text") == CARD_DRAFT  # the draft stays in the editor to improve
+    assert not (web_settings.rubrics_dir / "card_draft.yaml").exists()
+    _shot(page, "09-rubric-try")
