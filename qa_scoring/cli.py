@@ -35,6 +35,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "serve": ("serve", "serve", "Serve the review UI."),
     "users": ("users", "users", "Create and list UI users."),
     "reviews": ("reviews", "reviews", "Import past QA evaluations from a CSV file."),
+    "outcomes": (
+        "outcomes",
+        "outcomes",
+        "Import post-call survey outcomes (CSAT, NPS, resolved) and compare them with QA results.",
+    ),
 }
 
 

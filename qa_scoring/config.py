@@ -103,6 +103,9 @@ class Settings:
     review_top_up_min_calls: int = 5
     # Call metrics: an unmarked silence this long (seconds) counts as a hold.
     hold_min_silence: float = 45.0
+    # Customer outcomes (qa_scoring/outcomes.py): a call is resolved at first contact when the same
+    # customer does not call again within this many days.
+    fcr_window_days: int = 7
 
     # Web
     secret_key: str = ""  # empty: a random key kept in data_dir/.secret_key

@@ -304,6 +304,28 @@ class CriterionResult(Base):
     scorecard: Mapped[Scorecard] = relationship(back_populates="criteria")
 
 
+class CallOutcome(Base):
+    """What the customer said afterwards: a post-call survey's CSAT (1-5), NPS (0-10) and "was it
+    resolved", imported from a CSV (``qa-scoring outcomes import``); one row per call, updated when
+    a later file says otherwise. ``source`` is the file it came from."""
+
+    __tablename__ = "call_outcomes"
+    __table_args__ = (
+        CheckConstraint("csat BETWEEN 1 AND 5", name="csat"),
+        CheckConstraint("nps BETWEEN 0 AND 10", name="nps"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), unique=True)
+    csat: Mapped[int | None] = mapped_column(Integer)
+    nps: Mapped[int | None] = mapped_column(Integer)
+    resolved: Mapped[bool | None] = mapped_column(Boolean)
+    source: Mapped[str] = mapped_column(Text, default="")
+    imported_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    call: Mapped[Call] = relationship()
+
+
 # --------------------------------------------------------------------------- human review
 
 
