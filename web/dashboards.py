@@ -1,12 +1,13 @@
-"""Agent and team dashboards (score trends, KPIs against the team) and calibration."""
+"""Agent and team dashboards (score trends, KPIs against the team), calibration and customer outcomes."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from qa_scoring import outcomes as customer_outcomes
 from qa_scoring.review import stats
 from qa_scoring.store.models import Agent, Call, Team
 from qa_scoring.user_roles import UserRole
@@ -174,4 +175,25 @@ def calibration() -> Any:
         reviewers=reviewers,
         twice=twice,
         min_calls=stats.MIN_CALIBRATION_CALLS,
+    )
+
+
+@bp.route("/outcomes")
+@roles(UserRole.QA_OFFICER, UserRole.TEAM_LEADER, UserRole.ADMIN)
+def outcomes() -> Any:
+    """Each criterion's passing against failing calls on CSAT, FCR and the survey's resolved rate,
+    and what customers complain about week by week (``qa_scoring/outcomes.py``)."""
+    user = current_user()
+    window = current_app.config["QA_SETTINGS"].fcr_window_days
+    rows = customer_outcomes.outcome_rows(
+        get_db(), window_days=window, scope=lambda stmt: scope_calls(stmt, user), limit=MAX_CALLS * 4
+    )
+    return render_template(
+        "dashboards/outcomes.html",
+        table=customer_outcomes.criterion_outcomes(rows),
+        complaints=customer_outcomes.complaint_reasons(rows),
+        n_calls=len(rows),
+        n_surveyed=sum(r.csat is not None or r.nps is not None or r.resolved is not None for r in rows),
+        n_fcr=sum(r.fcr is not None for r in rows),
+        window=window,
     )
