@@ -1,4 +1,5 @@
-"""One-to-one coaching records per agent: GROW fields, linked clips and SMART action items.
+"""One-to-one coaching records per agent: GROW fields, linked clips and SMART action items (the
+rules and the progress against an action's target are in :mod:`qa_scoring.review.actions`).
 
 Edits carry the record's version, so two team leaders editing the same record get a clear
 message instead of one silently replacing the other's notes.
@@ -9,9 +10,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from qa_scoring.review import actions
+from qa_scoring.rubric.rubric import Rubric, RubricError, load_rubrics
 from qa_scoring.store.audit import audit_row
 from qa_scoring.store.models import ACTION_STATUSES, ActionItem, Agent, Clip, CoachingSession, utcnow
 from qa_scoring.user_roles import UserRole
@@ -44,6 +47,26 @@ def _agent(agent_id: int | None) -> Agent:
     if not can_see_agent(current_user(), agent.id, agent.team_id):
         abort(403)
     return agent
+
+
+def _rubrics() -> dict[str, Rubric]:
+    """The rubrics whose criteria can measure an action (none while a rubric file is broken: the
+    admin's rubric page says what is wrong)."""
+    try:
+        return load_rubrics(current_app.config["QA_SETTINGS"].rubrics_dir)
+    except RubricError:
+        return {}
+
+
+def _action_form() -> actions.ActionForm:
+    return actions.ActionForm(
+        text=request.form.get("text") or "",
+        due_date=_date(request.form.get("due_date")),
+        measure=request.form.get("measure") or "",
+        criterion=request.form.get("criterion") or "",
+        target=request.form.get("target"),
+        owner_id=optional_record_id(request.form.get("owner_id") or ""),
+    )
 
 
 def _record(record_id: int) -> CoachingSession:
@@ -105,13 +128,20 @@ def show(record_id: int) -> Any:
     db = get_db()
     record = _record(record_id)
     clips = list(db.scalars(select(Clip).where(Clip.agent_id == record.agent_id).order_by(Clip.id.desc())))
+    can_edit = current_user().role in EDITORS
+    rubrics = _rubrics()
     return render_template(
         "coaching/show.html",
         record=record,
         clips=clips,
         statuses=ACTION_STATUSES,
-        can_edit=current_user().role in EDITORS,
+        can_edit=can_edit,
         today=dt.date.today(),
+        progress={a.id: actions.action_progress(db, a) for a in record.action_items},
+        criteria=actions.criterion_choices(rubrics) if can_edit else [],
+        criterion_names=dict(actions.criterion_choices(rubrics)),
+        owners=actions.owner_choices(db, record.agent, current_user()) if can_edit else [],
+        min_calls=actions.MIN_CALLS,
     )
 
 
@@ -154,21 +184,12 @@ def update(record_id: int) -> Any:
 def add_action(record_id: int) -> Any:
     db = get_db()
     record = _record(record_id)
-    text = (request.form.get("text") or "").strip()
-    due = _date(request.form.get("due_date"))
-    if not text or due is None:
-        flash("A SMART action needs what will be done and a due date.", "error")
+    try:
+        actions.add_action(db, record, _action_form(), _rubrics(), user=current_user())
+    except actions.ActionError as exc:
+        db.rollback()
+        flash("The action was not added. " + " ".join(exc.problems), "error")
         return redirect(url_for("coaching.show", record_id=record.id))
-    item = ActionItem(text=text, due_date=due, status="open")
-    record.action_items.append(item)
-    db.flush()
-    audit_row(
-        db,
-        item,
-        "create",
-        user=current_user(),
-        new={"text": text, "due_date": due.isoformat(), "coaching_session_id": record.id},
-    )
     db.commit()
     return redirect(url_for("coaching.show", record_id=record.id))
 
@@ -181,6 +202,16 @@ def update_action(item_id: int) -> Any:
     if item is None:
         abort(404)
     _record(item.coaching_session_id)
+    if "text" in request.form:  # the action's edit form: its SMART description
+        try:
+            actions.edit_action(db, item, _action_form(), _rubrics(), user=current_user())
+        except actions.ActionError as exc:
+            db.rollback()
+            flash("The action was not changed. " + " ".join(exc.problems), "error")
+            return redirect(url_for("coaching.show", record_id=item.coaching_session_id))
+        db.commit()
+        flash("Action saved.")
+        return redirect(url_for("coaching.show", record_id=item.coaching_session_id))
     status = request.form.get("status", "")
     if status not in ACTION_STATUSES:
         abort(400, f"status must be one of {', '.join(ACTION_STATUSES)}")

@@ -562,10 +562,16 @@ class CoachingSession(Base):
 
 
 class ActionItem(Base):
-    """A SMART action agreed in a coaching session (the GROW "will")."""
+    """A SMART action agreed in a coaching session (the GROW "will"): what will be done (``text``),
+    how it is measured (``measure``, or a rubric criterion whose pass rate measures it) and the
+    ``target`` pass rate in percent, who owns it and by when. The rules are in
+    :mod:`qa_scoring.review.actions`."""
 
     __tablename__ = "action_items"
-    __table_args__ = (_check("status", ACTION_STATUSES, "status"),)
+    __table_args__ = (
+        _check("status", ACTION_STATUSES, "status"),
+        CheckConstraint("target BETWEEN 0 AND 100", name="target"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     coaching_session_id: Mapped[int] = mapped_column(
@@ -576,8 +582,16 @@ class ActionItem(Base):
     status: Mapped[str] = mapped_column(String(10), default="open")
     completed_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # SMART: what is measured, optionally by a rubric criterion's results, and the pass rate (in
+    # percent) to reach; who owns the action (the coach unless they name someone else).
+    measure: Mapped[str | None] = mapped_column(Text)
+    rubric_id: Mapped[str | None] = mapped_column(String(100))
+    criterion_id: Mapped[str | None] = mapped_column(String(100))
+    target: Mapped[float | None] = mapped_column(Float)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
 
     coaching_session: Mapped[CoachingSession] = relationship(back_populates="action_items")
+    owner: Mapped[User | None] = relationship()
 
 
 # --------------------------------------------------------------------------- batch processing
