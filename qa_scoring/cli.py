@@ -40,6 +40,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "outcomes",
         "Import post-call survey outcomes (CSAT, NPS, resolved) and compare them with QA results.",
     ),
+    "report": ("report", "report", "Agent and team evaluation reports (HTML or PDF) for appraisals."),
 }
 
 

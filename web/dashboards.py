@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import Any
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from qa_scoring import outcomes as customer_outcomes
+from qa_scoring.reports import agent as agent_reports
 from qa_scoring.review import stats
 from qa_scoring.store.models import Agent, Call, Team
 from qa_scoring.user_roles import UserRole
@@ -112,6 +115,52 @@ def agent(agent_id: int) -> Any:
         criterion_charts=_trend_charts(facts, team, rubric),
         kpi_chart=paired_bars("KPIs against the team", kpi_rows),
         kpi_rows=kpi_rows,
+        report_from=agent_reports.default_period()[0],
+        report_to=agent_reports.default_period()[1],
+    )
+
+
+def _report_day(name: str, default: dt.date) -> dt.date:
+    value = request.args.get(name)
+    if not value:
+        return default
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        abort(400, f"{name}: not a date (YYYY-MM-DD): {value!r}")
+
+
+@bp.route("/agent/<int:agent_id>/report")
+@roles(UserRole.QA_OFFICER, UserRole.TEAM_LEADER, UserRole.ADMIN, UserRole.AGENT)
+def agent_report(agent_id: int) -> Any:
+    """The agent's evaluation report for ``from``..``to`` (default: the last 90 days) as one HTML
+    page, or ``format=pdf`` as a PDF download; the same people as the dashboard may have it, and it
+    shows only what the agent could see (``qa_scoring/reports/agent.py``)."""
+    from qa_scoring.reports.pdf import BrowserMissing, PdfError, html_to_pdf
+    from qa_scoring.reports.render import render_agent_report
+
+    db = get_db()
+    agent = db.get(Agent, agent_id)
+    if agent is None:
+        abort(404)
+    if not can_see_agent(current_user(), agent.id, agent.team_id):
+        abort(403)
+    start, end = agent_reports.default_period()
+    start, end = _report_day("from", start), _report_day("to", end)
+    try:
+        figures = agent_reports.agent_report(db, agent.id, start, end)
+    except agent_reports.ReportError as exc:
+        abort(400, str(exc))
+    html = render_agent_report(figures, base_url=request.host_url)
+    if request.args.get("format", "html") != "pdf":
+        return Response(html, mimetype="text/html")
+    try:
+        pdf = html_to_pdf(html)
+    except (BrowserMissing, PdfError) as exc:
+        abort(503, str(exc))
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", f"evaluation-report-{agent.external_id}-{start}-{end}.pdf")
+    return Response(
+        pdf, mimetype="application/pdf", headers={"Content-Disposition": f'attachment; filename="{name}"'}
     )
 
 
