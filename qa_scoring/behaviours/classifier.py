@@ -85,6 +85,8 @@ class TurnData:
     # behaviour -> rows whose call has a label for it: a reviewed call where nobody decided the
     # behaviour (label None) is no training example for it, positive or negative.
     known: dict[str, np.ndarray] = field(default_factory=dict)
+    # per row: how much its call counts in training (a centre's reviewed calls count more, ``learning``)
+    weight: np.ndarray | None = None
 
     @classmethod
     def build(
@@ -93,6 +95,7 @@ class TurnData:
         vocab: NgramVocabulary,
         tags: list[list[set[str]]] | None = None,
         labels: list[dict[str, bool | None]] | None = None,
+        weights: list[float] | None = None,
     ) -> TurnData:
         xs, roles, call_idx, all_tags = [], [], [], []
         for k, cf in enumerate(calls):
@@ -118,8 +121,19 @@ class TurnData:
             else np.ones(len(roles_arr), dtype=bool)
             for b in BEHAVIOUR_IDS
         }
+        row_weight = np.asarray(weights, dtype=float)[calls_arr] if weights is not None else None
         return cls(
-            x, roles_arr, calls_arr, gates, talk_over, talk_over | cut, short, all_tags, n_dense, known
+            x,
+            roles_arr,
+            calls_arr,
+            gates,
+            talk_over,
+            talk_over | cut,
+            short,
+            all_tags,
+            n_dense,
+            known,
+            row_weight,
         )
 
 
@@ -294,13 +308,15 @@ def reference_units(data: TurnData) -> dict[str, float]:
     return out
 
 
-def _fit_one(x: sp.csr_matrix, y: np.ndarray, c: float = C) -> tuple[np.ndarray, float]:
+def _fit_one(
+    x: sp.csr_matrix, y: np.ndarray, c: float = C, weight: np.ndarray | None = None
+) -> tuple[np.ndarray, float]:
     if y.all() or not y.any():  # degenerate fold: a constant model
         return np.zeros(x.shape[1]), (8.0 if y.all() else -8.0)
     model = LogisticRegression(
         C=c, class_weight="balanced", solver="liblinear", max_iter=500, random_state=SEED
     )
-    model.fit(x, y)
+    model.fit(x, y, sample_weight=weight)
     return model.coef_[0].astype(np.float64), float(model.intercept_[0])
 
 
@@ -329,7 +345,8 @@ def _fit_weights(
         c, ngram_weight = (settings or {}).get(b, DEFAULT_SETTING)
         scale = np.ones(data.x.shape[1])
         scale[data.n_dense :] = ngram_weight
-        w, intercept = _fit_one(data.x[sel] @ sp.diags(scale), y, c)
+        weight = data.weight[sel] if data.weight is not None else None
+        w, intercept = _fit_one(data.x[sel] @ sp.diags(scale), y, c, weight)
         return w * scale, intercept
 
     with ThreadPoolExecutor(_FIT_THREADS) as pool:
@@ -337,34 +354,45 @@ def _fit_weights(
     return {b: f[0] for b, f in fitted.items()}, {b: f[1] for b, f in fitted.items()}
 
 
-def best_threshold(scores: np.ndarray, truth: np.ndarray, slack: float = 0.02) -> float:
+def _weighted_counts(
+    scores: np.ndarray, truth: np.ndarray, weight: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Per candidate threshold (midpoints): the thresholds, hits and predicted positives, and the
+    positives - each call counted with its weight."""
+    w = np.ones(len(scores)) if weight is None else weight
+    candidates = np.unique(np.concatenate([[0.0], scores, [1.0]]))
+    mids = (candidates[:-1] + candidates[1:]) / 2
+    pred = scores[None, :] > mids[:, None]
+    return mids, (pred & truth[None, :]) @ w, pred @ w, float(truth @ w)
+
+
+def best_threshold(
+    scores: np.ndarray, truth: np.ndarray, slack: float = 0.02, weight: np.ndarray | None = None
+) -> float:
     """The call-level threshold in the middle of the range whose F1 is within ``slack`` of the best.
 
     Why the middle and not the first best: out-of-fold scores from a few dozen calls are noisy, and
     the edge of the best range is where one more (unseen) call tips over; the middle of the range
     is the choice that moves least when the training calls change.
     """
-    candidates = np.unique(np.concatenate([[0.0], scores, [1.0]]))
-    mids = (candidates[:-1] + candidates[1:]) / 2
-    pred = scores[None, :] > mids[:, None]
-    f1s = 2 * (pred & truth[None, :]).sum(1) / np.maximum(1, pred.sum(1) + truth.sum())
+    mids, hits, predicted, positives = _weighted_counts(scores, truth, weight)
+    f1s = 2 * hits / np.maximum(1, predicted + positives)
     good = mids[f1s >= f1s.max() - slack - 1e-12]
     return float((good.min() + good.max()) / 2)
 
 
-def precise_threshold(scores: np.ndarray, truth: np.ndarray, floor: float) -> float:
+def precise_threshold(
+    scores: np.ndarray, truth: np.ndarray, floor: float, weight: np.ndarray | None = None
+) -> float:
     """The threshold with the best F1 among those whose precision reaches ``floor``.
 
     Where none does (too few calls), the one with the best precision among those that still find
     half the positives - never a threshold that finds almost nothing.
     """
-    candidates = np.unique(np.concatenate([[0.0], scores, [1.0]]))
-    mids = (candidates[:-1] + candidates[1:]) / 2
-    pred = scores[None, :] > mids[:, None]
-    hits = (pred & truth[None, :]).sum(1)
-    precision = hits / np.maximum(1, pred.sum(1))
-    recall = hits / max(1, int(truth.sum()))
-    f1s = 2 * hits / np.maximum(1, pred.sum(1) + truth.sum())
+    mids, hits, predicted, positives = _weighted_counts(scores, truth, weight)
+    precision = hits / np.maximum(1, predicted)
+    recall = hits / max(1.0, positives)
+    f1s = 2 * hits / np.maximum(1, predicted + positives)
     ok = (precision >= floor) & (hits > 0)
     if not ok.any():
         ok = recall >= 0.5
@@ -401,9 +429,10 @@ def calibrate(calls: np.ndarray, truth: np.ndarray, threshold: float) -> tuple[f
     return float(model.coef_[0][0]), float(model.intercept_[0])
 
 
-def _f1_at(scores: np.ndarray, truth: np.ndarray, t: float) -> float:
+def _f1_at(scores: np.ndarray, truth: np.ndarray, t: float, weight: np.ndarray | None = None) -> float:
+    w = np.ones(len(scores)) if weight is None else weight
     pred = scores > t
-    return 2 * float(np.sum(pred & truth)) / max(1, int(pred.sum() + truth.sum()))
+    return 2 * float((pred & truth) @ w) / max(1.0, float(pred @ w + truth @ w))
 
 
 def train(
@@ -422,6 +451,9 @@ def train(
     truth = {b: np.array([lab[b] is True for lab in labels]) for b in LEARNED}
     # Thresholds, aggregates and calibration are chosen on the calls that have a label for the behaviour.
     known = {b: np.array([lab[b] is not None for lab in labels]) for b in LEARNED}
+    call_weight = np.ones(n_calls)
+    if data.weight is not None:
+        call_weight[data.call] = data.weight
     chosen = dict.fromkeys(LEARNED, DEFAULT_SETTING)
     thresholds = dict.fromkeys(LEARNED, 0.5)
     aggregate = dict.fromkeys(LEARNED, AGGREGATES[0])
@@ -446,12 +478,12 @@ def train(
                     calls = call_scores(
                         oof[b], data.call, n_calls, how, decisive, reference[WHO[b]], data.short
                     )
-                    calls, y = calls[known[b]], truth[b][known[b]]
+                    calls, y, w = calls[known[b]], truth[b][known[b]], call_weight[known[b]]
                     if b in PRECISION_FLOOR:
-                        t = precise_threshold(calls, y, PRECISION_FLOOR[b])
+                        t = precise_threshold(calls, y, PRECISION_FLOOR[b], w)
                     else:
-                        t = best_threshold(calls, y)
-                    f1 = _f1_at(calls, y, t)
+                        t = best_threshold(calls, y, weight=w)
+                    f1 = _f1_at(calls, y, t, w)
                     if f1 > best_f1[b] + 1e-9:
                         best_f1[b], chosen[b], thresholds[b], aggregate[b] = f1, setting, t, how
                         chosen_calls[b] = calls

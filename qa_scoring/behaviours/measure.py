@@ -51,10 +51,13 @@ def featurise(calls: list[LabelledCall], embedder: StaticEmbedder) -> list[Featu
     return [Featurised(c, feats.call_features(c.transcript, embedder)) for c in calls]
 
 
-def fit(items: list[Featurised], meta: dict | None = None) -> BehaviourModels:
+def fit(
+    items: list[Featurised], meta: dict | None = None, weights: list[float] | None = None
+) -> BehaviourModels:
+    """Train on ``items``; ``weights`` (one per call) make some calls count more (a centre's reviews)."""
     vocab = NgramVocabulary.fit([c for f in items for c in f.features.canonical])
     labels = [f.call.labels for f in items]
-    data = TurnData.build([f.features for f in items], vocab, [f.call.tags for f in items], labels)
+    data = TurnData.build([f.features for f in items], vocab, [f.call.tags for f in items], labels, weights)
     return train(data, labels, vocab, meta)
 
 
