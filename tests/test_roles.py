@@ -66,6 +66,16 @@ def test_cues_outweigh_who_speaks_first() -> None:
     assert [t.role for t in turns] == ["customer", "agent", "customer", "agent"]
 
 
+def test_taking_details_down_is_the_agents_not_a_customer_who_wrote_in() -> None:
+    """"I've written that down" is the agent noting details; "I've written to you" is a customer."""
+    turns = [
+        Turn("A", "unknown", "I need a table for two on Friday.", 0.0, 2.0),
+        Turn("B", "unknown", "Okay, I have written down your name, please go ahead.", 2.5, 5.0),
+        Turn("A", "unknown", "And I've written to you twice about the deposit already.", 5.5, 8.0),
+    ]
+    assert decide_from_content(turns).speakers == {"A": "customer", "B": "agent"}
+
+
 def test_organisation_name_in_opening_marks_agent() -> None:
     turns = [
         Turn("X", "unknown", "Good afternoon, Harbour Bank.", 0.0, 2.0),

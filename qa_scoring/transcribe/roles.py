@@ -82,6 +82,12 @@ AGENT_CUES: tuple[Cue, ...] = (
     ),
     _cue("checks system", r"\bi can see (on|that|here|your|from)\b", 1.5),
     _cue("checks system", r"\b(on|in) (our|the) (system|records|file)\b", 1.0),
+    # Taking the caller's details down is the agent's side of the call ("I've written that down").
+    _cue(
+        "notes details",
+        r"\bi('ve| have) (just )?(written|noted|jotted|taken) (that |it |this |those )?down\b",
+        1.5,
+    ),
     _cue(
         "your account",
         r"\byour (account|booking|order|policy|bill|payment|card|balance|details|contract|"
@@ -141,7 +147,11 @@ CUSTOMER_CUES: tuple[Cue, ...] = (
     ),
     _cue("blames", r"\byou (charged|took|told|promised|said you|overcharged|cut) me\b", 1.5),
     _cue("has been waiting", r"\bi('ve| have) been (waiting|charged|trying|on hold|overcharged)\b", 1.5),
-    _cue("called before", r"\bi('ve| have) (already )?(rung|called|phoned|emailed|written)\b", 1.5),
+    _cue(
+        "called before",
+        r"\bi('ve| have) (already )?(rung|called|phoned|emailed|written(?! (\w+ )?down))\b",
+        1.5,
+    ),
     _cue("asks why", r"\bwhy (was|have|has|did|is|am|were) (i|my|it|this|you)\b", 1.0),
 )
 
