@@ -67,7 +67,7 @@ def test_cues_outweigh_who_speaks_first() -> None:
 
 
 def test_taking_details_down_is_the_agents_not_a_customer_who_wrote_in() -> None:
-    """"I've written that down" is the agent noting details; "I've written to you" is a customer."""
+    """ "I've written that down" is the agent noting details; "I've written to you" is a customer."""
     turns = [
         Turn("A", "unknown", "I need a table for two on Friday.", 0.0, 2.0),
         Turn("B", "unknown", "Okay, I have written down your name, please go ahead.", 2.5, 5.0),
