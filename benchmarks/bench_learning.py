@@ -5,7 +5,8 @@ known. One source (a writing batch of ``data/labelled/sources.yaml``) plays the 
 
 1. baseline: the model trained on every other source;
 2. k = 5, 10, 20 calls of the held-out source come back as reviewer decisions and join the training
-   set with the weight ``learn`` gives them (``learning.REVIEWED_WEIGHT``), in two forms:
+   set with the weight ``learn`` gives them (``learning.REVIEWED_WEIGHT``), keeping the baseline's
+   regularisation as ``learn`` does, in two forms:
    - "call-level": only the call labels, as a review gives them; the baseline model picks each
      "present" label's turn (``review.learning.labelled_document``, the product's own code);
    - "pointed": the reviewer also pointed at the turns (the calls' own turn tags);
@@ -32,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from qa_scoring.behaviours import BEHAVIOUR_IDS, BehaviourDetector  # noqa: E402
 from qa_scoring.behaviours import measure as ev  # noqa: E402
+from qa_scoring.behaviours.classifier import model_settings  # noqa: E402
 from qa_scoring.behaviours.labelled import LabelledCall, load_dir  # noqa: E402
 from qa_scoring.behaviours.sources import load_sources  # noqa: E402
 from qa_scoring.learning import REVIEWED_WEIGHT  # noqa: E402
@@ -77,7 +79,8 @@ def run_source(
     for k in KS:
         for mode in ("call-level", "pointed"):
             fed = pool[:k] if mode == "pointed" else [as_reviewed(f, detector) for f in pool[:k]]
-            model = ev.fit(others + fed, weights=[1.0] * len(others) + [REVIEWED_WEIGHT] * k)
+            weights = [1.0] * len(others) + [REVIEWED_WEIGHT] * k
+            model = ev.fit(others + fed, weights=weights, settings=model_settings(baseline))
             row = {"k": k, "mode": mode, "test": measure(model, test), "dev": measure(model, dev)}
             rows.append(row)
             worst = min(
@@ -105,7 +108,9 @@ def time_retraining(items: list[ev.Featurised], embedder, reviewed: int = 200) -
         for i, f in enumerate(fed)
     ]
     started = time.perf_counter()
-    ev.fit(items + fed, weights=[1.0] * len(items) + [REVIEWED_WEIGHT] * reviewed)
+    ev.fit(
+        items + fed, weights=[1.0] * len(items) + [REVIEWED_WEIGHT] * reviewed, settings=model_settings(base)
+    )
     seconds = time.perf_counter() - started
     print(f"retraining on {len(items)} project + {reviewed} reviewed calls: {seconds:.0f} s", flush=True)
     return {"project_calls": len(items), "reviewed_calls": reviewed, "seconds": round(seconds, 1)}

@@ -52,13 +52,17 @@ def featurise(calls: list[LabelledCall], embedder: StaticEmbedder) -> list[Featu
 
 
 def fit(
-    items: list[Featurised], meta: dict | None = None, weights: list[float] | None = None
+    items: list[Featurised],
+    meta: dict | None = None,
+    weights: list[float] | None = None,
+    settings: dict[str, tuple[float, float]] | None = None,
 ) -> BehaviourModels:
-    """Train on ``items``; ``weights`` (one per call) make some calls count more (a centre's reviews)."""
+    """Train on ``items``; ``weights`` (one per call) make some calls count more (a centre's reviews);
+    ``settings`` fixes each behaviour's (C, n-gram weight) instead of choosing them (``train``)."""
     vocab = NgramVocabulary.fit([c for f in items for c in f.features.canonical])
     labels = [f.call.labels for f in items]
     data = TurnData.build([f.features for f in items], vocab, [f.call.tags for f in items], labels, weights)
-    return train(data, labels, vocab, meta)
+    return train(data, labels, vocab, meta, settings)
 
 
 def predict(
