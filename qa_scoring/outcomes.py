@@ -40,9 +40,7 @@ one query that builds those rows from the store.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import math
 import re
 from collections import Counter, defaultdict
@@ -55,7 +53,9 @@ from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from qa_scoring.review.stats import ORDINARY, wilson_interval
+from qa_scoring.sheets import Rows, header_has, read_sheet
 from qa_scoring.store.models import Call, CallOutcome, CriterionResult, Review, Scorecard, Transcript, utcnow
+from qa_scoring.store.queries import find_call
 
 OUTCOME_COLUMNS = ("csat", "nps", "resolved")
 RESOLVED_WORDS = {
@@ -107,42 +107,18 @@ class OutcomeImportReport:
 # --------------------------------------------------------------------------- reading the file
 
 
-def read_outcome_file(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+def read_outcome_file(path: Path) -> tuple[list[str], Rows]:
     """(the outcome columns present, the data rows with the line each starts on); raises
     :class:`OutcomeFileError` naming the file when it is not a CSV or lacks the columns."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise OutcomeFileError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if b"\x00" in raw[:4096] or raw[:4] == b"PK\x03\x04":
-        raise OutcomeFileError(f"{path}: not a CSV file (a spreadsheet workbook? save it as CSV UTF-8)")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise OutcomeFileError(f"{path}: not a UTF-8 CSV file (save it as CSV UTF-8)") from None
-    first = text.lstrip("\r\n").split("\n", 1)[0]
-    if not first.strip():
-        raise OutcomeFileError(f"{path}: empty, no header row (needs call and one of csat, nps, resolved)")
-    delimiter = max(",;\t", key=first.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        header = [h.strip().lower() for h in next(reader)]
-        have = ", ".join(h for h in header if h) or "nothing"
-        if "call" not in header:
-            raise OutcomeFileError(f"{path}: missing the call column (the header has: {have})")
-        columns = [c for c in OUTCOME_COLUMNS if c in header]
-        if not columns:
-            raise OutcomeFileError(
-                f"{path}: no outcome column: needs one of csat, nps, resolved (the header has: {have})"
-            )
-        rows, end = [], reader.line_num
-        for cells in reader:
-            start, end = end + 1, reader.line_num
-            if any(c.strip() for c in cells):
-                values = {h: (v or "").strip() for h, v in zip(header, cells, strict=False)}
-                rows.append((start, values))
-    except csv.Error as exc:
-        raise OutcomeFileError(f"{path}: not a valid CSV file (line {reader.line_num}: {exc})") from None
+    header, rows = read_sheet(path, OutcomeFileError, "call and one of csat, nps, resolved")
+    if "call" not in header:
+        raise OutcomeFileError(f"{path}: missing the call column (the header has: {header_has(header)})")
+    columns = [c for c in OUTCOME_COLUMNS if c in header]
+    if not columns:
+        raise OutcomeFileError(
+            f"{path}: no outcome column: needs one of csat, nps, resolved "
+            f"(the header has: {header_has(header)})"
+        )
     return columns, rows
 
 
@@ -174,26 +150,6 @@ def parse_outcome(column: str, text: str) -> tuple[Any, str | None]:
 
 
 # --------------------------------------------------------------------------- matching and importing
-
-
-def _basename(path: str) -> str:
-    return path.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
-
-
-def find_call(session: Session, name: str) -> Call | str:
-    """The call a sheet names: by external id, else by its recording's file name (the same rule as
-    ``reviews import``). A string is why none matched."""
-    found = list(session.scalars(select(Call).where(Call.external_id == name).limit(2)))
-    if not found:
-        base = _basename(name)
-        escaped = base.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        like = select(Call).where(Call.audio_path.like(f"%{escaped}", escape="\\"))
-        found = [c for c in session.scalars(like) if _basename(c.audio_path) == base]
-    if len(found) > 1:
-        return f"several calls match {name!r}: use the external id"
-    if not found:
-        return f"no call with external id or recording file name {name!r}"
-    return found[0]
 
 
 def import_outcomes(session: Session, path: Path) -> OutcomeImportReport:

@@ -24,21 +24,10 @@ def import_command(file: Path, as_json: bool, dry_run: bool) -> None:
     (yes/no, true/false, 1/0); at least one of the last three. Rows that match no call or hold a bad
     value are listed with their line and skipped; importing the same file again changes nothing.
     """
-    from qa_scoring.config import get_settings
+    from qa_scoring.commands.sheet_import import import_sheet
     from qa_scoring.outcomes import OutcomeFileError, import_outcomes
-    from qa_scoring.store.db import open_store
 
-    with open_store(get_settings())() as session:
-        try:
-            report = import_outcomes(session, file)
-        except OutcomeFileError as exc:
-            session.rollback()
-            raise click.ClickException(str(exc)) from None
-        # The dry run applies every rule in the transaction and throws it away.
-        if dry_run:
-            session.rollback()
-        else:
-            session.commit()
+    report = import_sheet(import_outcomes, OutcomeFileError, file, dry_run)
     if as_json:
         click.echo(json.dumps({**report.to_dict(), "dry_run": dry_run}, indent=2))
         return

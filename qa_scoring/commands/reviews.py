@@ -24,22 +24,10 @@ def import_command(file: Path, as_json: bool, dry_run: bool) -> None:
     README, "Importing past evaluations". Rows that cannot be matched are listed with their line
     and skipped; importing the same file again adds nothing.
     """
-    from qa_scoring.config import get_settings
+    from qa_scoring.commands.sheet_import import import_sheet
     from qa_scoring.review.imports import ImportFileError, import_reviews
-    from qa_scoring.store.db import open_store
 
-    with open_store(get_settings())() as session:
-        try:
-            report = import_reviews(session, file)
-        except ImportFileError as exc:
-            session.rollback()
-            raise click.ClickException(str(exc)) from None
-        # A dry run runs every rule in the same transaction and throws it away, so what it shows
-        # is exactly what the import would do.
-        if dry_run:
-            session.rollback()
-        else:
-            session.commit()
+    report = import_sheet(import_reviews, ImportFileError, file, dry_run)
     if as_json:
         click.echo(json.dumps({**report.to_dict(), "dry_run": dry_run}, indent=2))
         return

@@ -25,9 +25,7 @@ the users it would create included, is run the same way either way).
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -38,6 +36,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from qa_scoring.review.decisions import _decision_dict, final_scores, scorecards_for, standing_review
+from qa_scoring.sheets import header_has, read_sheet
 from qa_scoring.store.audit import audit, audit_row
 from qa_scoring.store.models import (
     AuditEntry,
@@ -49,7 +48,7 @@ from qa_scoring.store.models import (
     User,
     utcnow,
 )
-from qa_scoring.store.queries import latest_transcript
+from qa_scoring.store.queries import find_call, latest_transcript
 from qa_scoring.user_roles import UserRole
 
 REQUIRED_COLUMNS = ("call", "criterion", "result", "reviewer", "date")
@@ -134,38 +133,14 @@ class _Mapped:
 def read_rows(path: Path) -> list[_Row]:
     """The data rows of ``path`` with the line each starts on; raises :class:`ImportFileError` for a
     file that is not a CSV or lacks a required column (naming the file and the columns)."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ImportFileError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if b"\x00" in raw[:4096] or raw[:4] == b"PK\x03\x04":
-        raise ImportFileError(f"{path}: not a CSV file (a spreadsheet workbook? save it as CSV UTF-8)")
-    try:
-        text = raw.decode("utf-8-sig")  # Excel's "CSV UTF-8" starts with a byte-order mark
-    except UnicodeDecodeError:
-        raise ImportFileError(f"{path}: not a UTF-8 CSV file (save it as CSV UTF-8)") from None
-    first = text.lstrip("\r\n").split("\n", 1)[0]
-    if not first.strip():
-        raise ImportFileError(f"{path}: empty, no header row (needs {', '.join(REQUIRED_COLUMNS)})")
-    # Spreadsheets in many locales write ";" between fields; the header line says which one.
-    delimiter = max(",;\t", key=first.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        header = [h.strip().lower() for h in next(reader)]
-        missing = [c for c in REQUIRED_COLUMNS if c not in header]
-        if missing:
-            raise ImportFileError(
-                f"{path}: missing required column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
-                f"(the header has: {', '.join(h for h in header if h) or 'nothing'})"
-            )
-        rows, end = [], reader.line_num
-        for cells in reader:
-            start, end = end + 1, reader.line_num
-            if any(c.strip() for c in cells):
-                rows.append(_Row(start, dict(zip(header, cells, strict=False))))
-    except csv.Error as exc:
-        raise ImportFileError(f"{path}: not a valid CSV file (line {reader.line_num}: {exc})") from None
-    return rows
+    header, rows = read_sheet(path, ImportFileError, ", ".join(REQUIRED_COLUMNS))
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise ImportFileError(
+            f"{path}: missing required column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
+            f"(the header has: {header_has(header)})"
+        )
+    return [_Row(line, values) for line, values in rows]
 
 
 def parse_result(text: str) -> str | None:
@@ -191,10 +166,6 @@ def parse_date(text: str) -> dt.datetime | None:
 # --------------------------------------------------------------------------- matching rows to the store
 
 
-def _basename(path: str) -> str:
-    return path.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
-
-
 class _Matcher:
     """Finds calls, criteria and reviewers for rows, each looked up once per import."""
 
@@ -209,21 +180,8 @@ class _Matcher:
         """The call a sheet names: by external id first, then by the recording's file name (a path
         in the sheet counts by its file name). A string is why none matched."""
         if name not in self._calls:
-            self._calls[name] = self._find_call(name)
+            self._calls[name] = find_call(self.session, name)
         return self._calls[name]
-
-    def _find_call(self, name: str) -> Call | str:
-        found = list(self.session.scalars(select(Call).where(Call.external_id == name).limit(2)))
-        if not found:
-            base = _basename(name)
-            escaped = base.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            like = select(Call).where(Call.audio_path.like(f"%{escaped}", escape="\\"))
-            found = [c for c in self.session.scalars(like) if _basename(c.audio_path) == base]
-        if len(found) > 1:
-            return f"several calls match {name!r}: use the external id"
-        if not found:
-            return f"no call with external id or recording file name {name!r}"
-        return found[0]
 
     def scorecards(self, call: Call) -> list[Scorecard]:
         """The automatic scorecards of the call's latest transcript (what a reviewer sees now)."""

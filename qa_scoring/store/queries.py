@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, defer, selectinload
 
-from qa_scoring.store.models import Review, Scorecard, Transcript
+from qa_scoring.store.models import Call, Review, Scorecard, Transcript
 
 
 def latest_transcript(session: Session, call_id: int, *, light: bool = False) -> Transcript | None:
@@ -53,3 +53,23 @@ def standing_review(session: Session, call_id: int) -> Review | None:
         .options(selectinload(Review.decisions), selectinload(Review.reviewer))
         .limit(1)
     ).first()
+
+
+def _basename(path: str) -> str:
+    return path.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+
+
+def find_call(session: Session, name: str) -> Call | str:
+    """The call a spreadsheet row names: by external id, else by its recording's file name (a path
+    counts by its file name). A string is why none matched."""
+    found = list(session.scalars(select(Call).where(Call.external_id == name).limit(2)))
+    if not found:
+        base = _basename(name)
+        escaped = base.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        like = select(Call).where(Call.audio_path.like(f"%{escaped}", escape="\\"))
+        found = [c for c in session.scalars(like) if _basename(c.audio_path) == base]
+    if len(found) > 1:
+        return f"several calls match {name!r}: use the external id"
+    if not found:
+        return f"no call with external id or recording file name {name!r}"
+    return found[0]
