@@ -458,8 +458,20 @@ def _seal(
     audit_row(session, review, "submit", user=user, new=new, **details)
 
 
-def _make_standing(session: Session, call: Call, review: Review, user: User, reason: str) -> None:
-    previous = standing_review(call) if any(r.standing for r in call.reviews) else None
+def _make_standing(
+    session: Session,
+    call: Call,
+    review: Review,
+    user: User | None,
+    reason: str,
+    *,
+    actor: str | None = None,
+    previous: Review | None = None,
+) -> None:
+    """Make ``review`` the one whose scores count, audited for ``user`` (or ``actor``: an import).
+    ``previous``: the review that stood before, when the caller knows it better than the flags."""
+    if previous is None:
+        previous = standing_review(call) if any(r.standing for r in call.reviews) else None
     for other in call.reviews:
         if other.standing and other is not review:
             other.standing = False
@@ -470,6 +482,7 @@ def _make_standing(session: Session, call: Call, review: Review, user: User, rea
         review,
         "stand",
         user=user,
+        actor=actor,
         old={"standing_review": previous.id if previous is not None and previous is not review else None},
         new={"standing_review": review.id, "call_id": call.id, "final_scores": review.final_scores},
         reason=reason,

@@ -35,7 +35,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from qa_scoring.review.decisions import _decision_dict, final_scores, scorecards_for, standing_review
+from qa_scoring.review.decisions import (
+    _decision_dict,
+    _make_standing,
+    final_scores,
+    scorecards_for,
+    standing_review,
+)
 from qa_scoring.sheets import header_has, read_sheet
 from qa_scoring.store.audit import audit, audit_row
 from qa_scoring.store.models import (
@@ -397,27 +403,6 @@ def _apply(session: Session, review: Review, row: _Mapped, cards: list[Scorecard
     return outcome
 
 
-def _stand(session: Session, call: Call, review: Review, previous: Review | None, where: str) -> None:
-    """Make ``review`` the call's standing review, audited like the UI's choice.
-
-    The same steps as ``decisions._make_standing``, which credits its audit entry to a signed-in
-    user; here the actor is the import, not the (possibly inactive) reviewer."""
-    for other in call.reviews:
-        if other.standing and other is not review:
-            other.standing = False
-    review.standing = True
-    session.flush()
-    audit_row(
-        session,
-        review,
-        "stand",
-        actor=IMPORT_ACTOR,
-        old={"standing_review": previous.id if previous is not None else None},
-        new={"standing_review": review.id, "call_id": call.id, "final_scores": review.final_scores},
-        reason=f"imported from {where}: no newer review stands",
-    )
-
-
 def _stamp(review: Review) -> dt.datetime:
     return review.submitted_at or review.created_at
 
@@ -457,7 +442,8 @@ def _import_group(session: Session, rows: list[_Mapped], file_name: str, report:
     # Standing is settled once, when the review is created; a later re-run leaves any choice made
     # since (an officer choosing another review to stand) as it is.
     if created and (previous is None or _stamp(previous) < first.date):
-        _stand(session, call, review, previous, where)
+        reason = f"imported from {where}: no newer review stands"
+        _make_standing(session, call, review, None, reason, actor=IMPORT_ACTOR, previous=previous)
         report.reviews_standing += 1
 
 
