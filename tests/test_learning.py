@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
+from model_copies import models_copy, retagged
 
 from qa_scoring.behaviours import BEHAVIOUR_IDS
 from qa_scoring.behaviours.labelled import LabelledDataError, load_call
 from qa_scoring.behaviours.versions import ModelVersions, VersionError, VersionRecord
-from qa_scoring.config import PROJECT_ROOT
 from qa_scoring.learning import Comparison, decide
 from qa_scoring.review.learning import behaviour_labels
 from qa_scoring.rubric.rubric import Test as CriterionTest
-
-INSTALLED = PROJECT_ROOT / "models" / "installed" / "behaviours"
 
 
 @pytest.mark.parametrize(
@@ -105,35 +102,18 @@ def test_rows_of_an_undecided_behaviour_are_no_training_examples(tmp_path):
     assert data.known["apology"][first].all() and not data.known["apology"][~first].any()
 
 
-def _models_dir(tmp_path: Path) -> Path:
-    if not (INSTALLED / "metadata.json").is_file():
-        pytest.fail(f"{INSTALLED}: no trained behaviour model; run `make models`")
-    models = tmp_path / "models"
-    shutil.copytree(INSTALLED, models / "behaviours")
-    return models
-
-
-def _retagged(folder: Path, version: str) -> Path:
-    """A copy of a model folder that calls itself ``version`` (a stand-in for a retrained model)."""
-    copy = folder.parent / f"trained-{version}"
-    shutil.copytree(folder, copy)
-    meta = json.loads((copy / "metadata.json").read_text())
-    (copy / "metadata.json").write_text(json.dumps({**meta, "version": version}))
-    return copy
-
-
 def test_versions_keep_every_model_and_roll_back(tmp_path):
     from qa_scoring.behaviours.detector import BehaviourDetector
     from qa_scoring.config import load_settings
 
-    models = _models_dir(tmp_path)
+    models = models_copy(tmp_path)
     versions = ModelVersions(models)
     shipped = versions.active()
     assert versions.history() == []
     assert versions.keep_active() == shipped
     assert [r.version for r in versions.history()] == [shipped]
 
-    trained = _retagged(models / "behaviours", "0.1.0+candidate")
+    trained = retagged(models / "behaviours", "0.1.0+candidate", tmp_path / "trained-candidate")
     versions.keep(
         trained, VersionRecord("0.1.0+candidate", "2026-12-05T00:00:00+00:00", "learn", promoted=True)
     )
@@ -149,7 +129,7 @@ def test_versions_keep_every_model_and_roll_back(tmp_path):
     assert used == {shipped: 2, "0.1.0+candidate": 1}
     with pytest.raises(VersionError, match="not kept"):
         versions.use("0.0.0+nothing")
-    assert not any(p.name.startswith(".") for p in models.iterdir())  # no half-swapped folders left
+    assert not any(p.name.startswith(".behaviours") for p in models.iterdir())  # no half-swapped folders left
 
 
 def test_models_behaviours_cli_lists_and_rolls_back(tmp_path):
@@ -157,10 +137,13 @@ def test_models_behaviours_cli_lists_and_rolls_back(tmp_path):
 
     from qa_scoring.cli import main
 
-    models = _models_dir(tmp_path)
+    models = models_copy(tmp_path)
     versions = ModelVersions(models)
     shipped = versions.keep_active()
-    versions.keep(_retagged(models / "behaviours", "0.1.0+other"), VersionRecord("0.1.0+other", "t", "learn"))
+    versions.keep(
+        retagged(models / "behaviours", "0.1.0+other", tmp_path / "trained-other"),
+        VersionRecord("0.1.0+other", "t", "learn"),
+    )
     runner = CliRunner()
     result = runner.invoke(main, ["models", "behaviours", "use", "0.1.0+other", "--models-dir", str(models)])
     assert result.exit_code == 0, result.output

@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from model_copies import models_copy
 from shared_data import shared_path
 from webhelp import accept_rest_and_submit, decide, login
 
@@ -18,21 +19,6 @@ from qa_scoring.config import PROJECT_ROOT
 REVIEWED = 18  # dev calls reviewed: enough for a few held-out calls
 IMPORTED = 6  # of which the last ones come from a spreadsheet of past evaluations
 PROJECT_CALLS = 30  # labelled calls kept in training (a subset keeps the test fast)
-
-
-def _models_dir(tmp_path: Path) -> Path:
-    """The installed models, the behaviour model copied (learn replaces it), the rest linked."""
-    installed = PROJECT_ROOT / "models" / "installed"
-    if not (installed / "behaviours" / "metadata.json").is_file():
-        pytest.fail(f"{installed}: no trained behaviour model; run `make models`")
-    models = tmp_path / "models"
-    models.mkdir()
-    for entry in installed.iterdir():
-        if entry.name == "behaviours":
-            shutil.copytree(entry, models / entry.name)
-        elif not entry.name.startswith("behaviour-versions"):
-            (models / entry.name).symlink_to(entry.resolve())
-    return models
 
 
 @pytest.fixture
@@ -46,7 +32,7 @@ def reviewed_store(tmp_path, web_scorer, monkeypatch):
     from qa_scoring.transcript import Transcript
 
     url = f"sqlite:///{tmp_path / 'qa.sqlite3'}"
-    models = _models_dir(tmp_path)
+    models = models_copy(tmp_path)
     for key, value in {
         "QA_SCORING_DATABASE_URL": url,
         "QA_SCORING_MODELS_DIR": str(models),

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -14,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from model_copies import models_copy, retagged
 from webhelp import accept_rest_and_submit, login
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -22,16 +22,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(autouse=True)
 def models(web_settings, tmp_path: Path) -> Path:
     """The installed models, the behaviour model copied (using a version replaces it), the rest linked."""
-    installed = PROJECT_ROOT / "models" / "installed"
-    if not (installed / "behaviours" / "metadata.json").is_file():
-        pytest.fail(f"{installed}: no trained behaviour model; run `make models`")
-    models = tmp_path / "models"
-    models.mkdir()
-    for entry in installed.iterdir():
-        if entry.name == "behaviours":
-            shutil.copytree(entry, models / entry.name)
-        elif not entry.name.startswith("behaviour-versions"):
-            (models / entry.name).symlink_to(entry.resolve())
+    models = models_copy(tmp_path)
     web_settings.models_dir = models
     return models
 
@@ -42,12 +33,8 @@ def _second_version(models: Path, tmp_path: Path) -> tuple[str, str]:
 
     versions = ModelVersions(models)
     first = versions.keep_active()
-    copy = tmp_path / "candidate"
-    shutil.copytree(models / "behaviours", copy)
-    meta = json.loads((copy / "metadata.json").read_text(encoding="utf-8"))
     second = f"{first}-test2"
-    meta["version"] = second
-    (copy / "metadata.json").write_text(json.dumps(meta), encoding="utf-8")
+    copy = retagged(models / "behaviours", second, tmp_path / "candidate")
     figures = {
         "reviewed": {"current": 0.81, "candidate": 0.84, "n": 57},
         "project": {"current": 0.968, "candidate": 0.966, "n": 320},
