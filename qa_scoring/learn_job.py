@@ -107,9 +107,7 @@ def _alive(pid: int) -> bool:
     process (a pid the system gave to another program after the job ended does not count)."""
     child = _children.get(pid)
     if child is not None:
-        if child.poll() is None:
-            return True
-        return False
+        return child.poll() is None
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 from qa_scoring.behaviours import BehaviourDetector
 from qa_scoring.rubric.evaluate import phrase_key
 from qa_scoring.rubric.rubric import Rubric
-from qa_scoring.store.models import Call, Transcript
+from qa_scoring.store.models import Call
+from qa_scoring.store.queries import latest_transcript
 from qa_scoring.transcript import Transcript as TranscriptDoc
 
 
@@ -52,12 +53,7 @@ def latest_transcripts(session: Session, calls: int) -> list[tuple[Call, Transcr
     ).all()
     out = []
     for call in rows:
-        latest = session.scalars(
-            select(Transcript)
-            .where(Transcript.call_id == call.id)
-            .order_by(Transcript.version.desc())
-            .limit(1)
-        ).one()
+        latest = latest_transcript(session, call.id)
         out.append((call, TranscriptDoc.from_dict(latest.document, call_id=str(call.id))))
     return out
 

@@ -35,6 +35,7 @@ from qa_scoring.behaviours import BEHAVIOUR_IDS, WHO, BehaviourDetector
 from qa_scoring.review.decisions import standing_review
 from qa_scoring.rubric.rubric import Rubric, Test
 from qa_scoring.store.models import Call, Dispute, Review
+from qa_scoring.store.queries import latest_transcript
 from qa_scoring.transcript import Transcript
 
 FILE_PREFIX = "reviewed-"
@@ -127,7 +128,7 @@ def collect(session: Session, rubrics: dict[str, Rubric]) -> Collected:
                     pointed.setdefault(b, set()).add(decision.turn)
         labels = {b: v.pop() for b, v in votes.items() if len(v) == 1}
         conflicts = sorted(b for b, v in votes.items() if len(v) > 1)
-        transcript_row = review.transcript or max(call.transcripts, key=lambda t: t.version, default=None)
+        transcript_row = review.transcript or latest_transcript(session, call.id)
         if not labels or transcript_row is None:
             skip("review decides no behaviour")
             continue
