@@ -136,7 +136,6 @@ def agent_report(agent_id: int) -> Any:
     """The agent's evaluation report for ``from``..``to`` (default: the last 90 days) as one HTML
     page, or ``format=pdf`` as a PDF download; the same people as the dashboard may have it, and it
     shows only what the agent could see (``qa_scoring/reports/agent.py``)."""
-    from qa_scoring.reports.pdf import BrowserMissing, PdfError, html_to_pdf
     from qa_scoring.reports.render import render_agent_report
 
     db = get_db()
@@ -152,28 +151,43 @@ def agent_report(agent_id: int) -> Any:
     except agent_reports.ReportError as exc:
         abort(400, str(exc))
     html = render_agent_report(figures, base_url=request.host_url)
+    return _report_response(html, f"evaluation-report-{agent.external_id}-{start}-{end}.pdf")
+
+
+def _report_response(html: str, pdf_name: str) -> Response:
+    """A report as its HTML page, or with ``format=pdf`` as a PDF download named ``pdf_name``
+    (503 when this server has no Chromium to print it: the HTML still works)."""
+    from qa_scoring.reports.pdf import BrowserMissing, PdfError, html_to_pdf
+
     if request.args.get("format", "html") != "pdf":
         return Response(html, mimetype="text/html")
     try:
         pdf = html_to_pdf(html)
     except (BrowserMissing, PdfError) as exc:
         abort(503, str(exc))
-    name = re.sub(r"[^A-Za-z0-9._-]", "_", f"evaluation-report-{agent.external_id}-{start}-{end}.pdf")
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", pdf_name)
     return Response(
         pdf, mimetype="application/pdf", headers={"Content-Disposition": f'attachment; filename="{name}"'}
     )
+
+
+def _team_or_abort(team_id: int) -> Team:
+    """The team, when the signed-in user may see it: team leaders their own (any when they lead no
+    team, as ``web/access.py`` has it), QA officers and admins any; else 404 or 403."""
+    team = get_db().get(Team, team_id)
+    if team is None:
+        abort(404)
+    user = current_user()
+    if user.role == UserRole.TEAM_LEADER and user.team_id not in (None, team.id):
+        abort(403)
+    return team
 
 
 @bp.route("/team/<int:team_id>")
 @roles(UserRole.QA_OFFICER, UserRole.TEAM_LEADER, UserRole.ADMIN)
 def team(team_id: int) -> Any:
     db = get_db()
-    team = db.get(Team, team_id)
-    if team is None:
-        abort(404)
-    user = current_user()
-    if user.role == UserRole.TEAM_LEADER and user.team_id not in (None, team.id):
-        abort(403)
+    team = _team_or_abort(team_id)
     facts = stats.call_facts(db, _calls(team_id=team.id))
     rubrics, score_chart = _rubric_scores_chart(facts, "Team score per rubric per week")
     team_kpis = stats.kpi_means(facts)
@@ -200,7 +214,31 @@ def team(team_id: int) -> Any:
         team_scores={r: _mean([f.scores.get(r) for f in facts]) for r in rubrics},
         kpis=stats.KPIS,
         score_chart=score_chart,
+        report_from=agent_reports.default_period()[0],
+        report_to=agent_reports.default_period()[1],
     )
+
+
+@bp.route("/team/<int:team_id>/report")
+@roles(UserRole.QA_OFFICER, UserRole.TEAM_LEADER, UserRole.ADMIN)
+def team_report(team_id: int) -> Any:
+    """The team report for ``from``..``to`` (default: the last 90 days) as one HTML page, or
+    ``format=pdf`` as a PDF download; the same people as the team dashboard may have it (its team
+    leader, QA officers, admins), as it names every agent of the team
+    (``qa_scoring/reports/team.py``)."""
+    from qa_scoring.reports.render import render_team_report
+    from qa_scoring.reports.team import team_report as build_team_report
+
+    team = _team_or_abort(team_id)
+    start, end = agent_reports.default_period()
+    start, end = _report_day("from", start), _report_day("to", end)
+    window = current_app.config["QA_SETTINGS"].fcr_window_days
+    try:
+        figures = build_team_report(get_db(), team.id, start, end, fcr_window_days=window)
+    except agent_reports.ReportError as exc:
+        abort(400, str(exc))
+    html = render_team_report(figures, base_url=request.host_url)
+    return _report_response(html, f"team-report-{team.name}-{start}-{end}.pdf")
 
 
 def _mean(values: list[float | None]) -> float | None:

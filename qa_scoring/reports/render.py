@@ -1,5 +1,7 @@
-"""The evaluation report as one self-contained HTML page (inline CSS, no scripts, no external
-assets), laid out for print: each part starts on a new page, so the PDF reads part by part."""
+"""The evaluation reports (an agent's, a team's) as one self-contained HTML page each (inline CSS,
+no scripts, no external assets), laid out for print: each part starts on a new page, so the PDF
+reads part by part. Both share one print style (``templates/report_style.css``) and these filters,
+so a rate or a count reads the same in either."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from qa_scoring.reports.agent import AgentReport
+from qa_scoring.reports.team import TeamReport
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -74,13 +77,23 @@ def environment() -> Environment:
     return env
 
 
-def render_agent_report(report: AgentReport, *, base_url: str = "") -> str:
-    """The report's HTML. ``base_url`` (e.g. ``https://qa.example``): calls and clips become links
-    into the review UI; without it they are named only (a file has no server to link to)."""
+def _render(template: str, report: object, base_url: str) -> str:
+    """``base_url`` (e.g. ``https://qa.example``): calls and clips become links into the review UI;
+    without it they are named only (a file has no server to link to)."""
     base = base_url.rstrip("/")
 
     def link(kind: str, ident: int) -> str:
         return f"{base}/{kind}/{ident}" if base else ""
 
     context: dict[str, Any] = {"r": report, "link": link}
-    return environment().get_template("agent_report.html").render(**context)
+    return environment().get_template(template).render(**context)
+
+
+def render_agent_report(report: AgentReport, *, base_url: str = "") -> str:
+    """The agent report's HTML (links into the review UI under ``base_url``, when given)."""
+    return _render("agent_report.html", report, base_url)
+
+
+def render_team_report(report: TeamReport, *, base_url: str = "") -> str:
+    """The team report's HTML (links into the review UI under ``base_url``, when given)."""
+    return _render("team_report.html", report, base_url)
