@@ -27,7 +27,7 @@ import yaml
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = PROJECT_ROOT / "data" / "labelled"
 SPEC_CANDIDATES = (
-    PROJECT_ROOT / "qa_scoring" / "rubric" / "behaviours.yaml",
+    PROJECT_ROOT / "qa_scoring" / "behaviours" / "behaviours.yaml",
     PROJECT_ROOT.parent / "shared" / "spec" / "behaviours.yaml",
 )
 SPEAKERS = ("agent", "customer")

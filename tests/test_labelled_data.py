@@ -22,11 +22,13 @@ sys.modules["check_labelled"] = check_labelled
 _spec.loader.exec_module(check_labelled)
 
 DATA_DIR = PROJECT_ROOT / "data" / "labelled"
+# The project's contract: the shared one plus the behaviours added since (``spec.OPTIONAL``).
+PROJECT_SPEC = PROJECT_ROOT / "qa_scoring" / "behaviours" / "behaviours.yaml"
 
 
 @pytest.fixture(scope="module")
 def spec() -> dict[str, str]:
-    return check_labelled.load_spec(shared_path("spec", "behaviours.yaml"))
+    return check_labelled.load_spec(PROJECT_SPEC)
 
 
 def test_labelled_calls_are_consistent(spec: dict[str, str]) -> None:
@@ -40,7 +42,9 @@ def test_every_behaviour_is_balanced(spec: dict[str, str]) -> None:
     report = check_labelled.check_dir(DATA_DIR, spec)
     for name in spec:
         share = report.counts[name] / report.calls
-        assert 0.3 <= share <= 0.7, f"{name} present in {share:.0%} of calls"
+        # Vulnerable customers are a minority of real calls; enough examples, not half, is the bar.
+        low = 0.1 if name.startswith("vulnerability") else 0.3
+        assert low <= share <= 0.7, f"{name} present in {share:.0%} of calls"
 
 
 def test_no_dev_call_is_copied(spec: dict[str, str]) -> None:

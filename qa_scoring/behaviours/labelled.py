@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from qa_scoring.behaviours.spec import BEHAVIOUR_IDS, WHO
+from qa_scoring.behaviours.spec import BEHAVIOUR_IDS, OPTIONAL, WHO
 from qa_scoring.behaviours.text import asr_style
 from qa_scoring.transcript import Transcript, TranscriptError
 
@@ -57,7 +57,9 @@ def load_call(path: Path) -> LabelledCall:
         }
     # null: nobody decided this behaviour (a reviewed call exported by ``qa-scoring learn``, where the
     # reviewer judged only the criteria of the rubrics the call was scored on). Such a label is left
-    # out of training and measurement for that behaviour, never read as "absent".
+    # out of training and measurement for that behaviour, never read as "absent". A set written before
+    # an optional behaviour existed has no label for it at all: the same "not decided".
+    labels = {**{b: None for b in OPTIONAL if b not in labels}, **labels}
     missing = [b for b in BEHAVIOUR_IDS if b not in labels or not isinstance(labels[b], (bool, type(None)))]
     if missing:
         raise LabelledDataError(f"{path}: 'labels' lacks a true/false (or null) for {missing}")

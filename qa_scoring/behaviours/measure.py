@@ -183,8 +183,14 @@ def group_scores(
         idx = [i for i, g in enumerate(groups) if g == name]
         per[name] = scores([truth[i] for i in idx], [preds[i] for i in idx])
     worst = min(per, key=lambda g: (per[g]["macro_f1"], g))
+    # Among the groups that have labels for the behaviour (an optional one may be undecided in some).
     worst_kappa = {
-        b: min(per, key=lambda g, b=b: (per[g]["behaviours"][b]["kappa"], g)) for b in BEHAVIOUR_IDS
+        b: min(
+            (g for g in per if b in per[g]["behaviours"]),
+            key=lambda g, b=b: (per[g]["behaviours"][b]["kappa"], g),
+        )
+        for b in BEHAVIOUR_IDS
+        if any(b in per[g]["behaviours"] for g in per)
     }
     return {
         "groups": per,

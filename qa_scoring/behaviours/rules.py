@@ -303,6 +303,88 @@ _CUES: dict[str, list[str]] = {
         r"nothing (i|we) can do",
         r"no point",
     ],
+    # The drivers of vulnerability in FCA FG21/1 (health, life events, resilience, capability), one cue
+    # each in the words any caller uses for them, so the model can weigh a death above a hospital
+    # appointment. Cues for the learned model, never a judgement by themselves.
+    "loss": [
+        r"passed away",
+        r"(died|death|bereave\w*|funeral|widow\w*|late (husband|wife|mum|mother|dad|father|partner|son))",
+        r"lost (my|our) (husband|wife|partner|mum|mother|dad|father|son|daughter|baby)",
+        r"(miscarriage|lost the baby|no longer with us)",
+    ],
+    "health": [
+        r"(cancer|chemo\w*|radiotherapy|terminal\w*|dementia|alzheimer\w*|parkinson\w*)",
+        r"(stroke|diagnos\w*)",
+        r"(disab\w*|wheelchair|mobility|crutches|walking (stick|frame)|oxygen|dialysis|transplant)",
+        r"(hearing aid|deaf|hard of hearing|partially sighted|blind|sight loss|my eyes|can't see)",
+        r"(operation|surgery|in hospital|out of hospital|long term (condition|illness)|seriously ill)",
+        r"(arthritis|copd|epilep\w*|multiple sclerosis|ms|autis\w*|learning disability)",
+    ],
+    "mental_health": [
+        r"(mental health|anxiety|anxious|depress\w*|panic attacks?|ptsd)",
+        r"(breakdown|suicidal)",
+        r"(not coping|can't cope|cannot cope|(my )?nerves|signed off|not sleeping|haven't slept)",
+        r"(overwhelmed|falling apart|can't think straight)",
+    ],
+    "money_trouble": [
+        r"(can't|cannot|can not|couldn't|won't be able to) (afford|pay|manage|make (the|this|that))",
+        r"(in debt|debts|arrears|behind (on|with)|bailiffs?|eviction|evicted|repossess\w*)",
+        r"(redundan\w*|lost (my|our|his|her) (job|income)|hours (cut|reduced|were cut)|out of work)",
+        r"(universal credit|benefits|food bank|pension credit|payday loan|overdraft)",
+        r"(money'?s (really |very )?tight|between (eating|heating))",
+        r"struggling (to pay|with (money|the bills|bills))",
+    ],
+    "life_event": [
+        r"(domestic abuse|abusive|violent|fled|refuge|restraining order)",
+        r"(split up|separated|divorce\w*|left me|moved out|kicked (me|us) out)",
+        r"(house fire|flood(ed|ing)?|homeless|nowhere to (go|stay)|temporary accommodation)",
+        r"(carer|caring for|care home|look after (my|him|her))",
+    ],
+    "capability": [
+        r"(confus\w*|i don't understand|i do not understand|i'm lost|you've lost me|not very good with)",
+        r"(can't read|reading'?s not|don't read|not good with (forms|computers|technology|english))",
+        r"(don't do (computers|the internet|online)|never used (a|the) computer)",
+        r"my (son|daughter) (does|used to)",
+        r"(power of attorney|on (his|her|their) behalf|speaking for (my|him|her))",
+        r"(english is not|my english|second language|interpreter)",
+    ],
+    # Figures of speech that borrow the words of the cues above ("I'm dying to know").
+    "figurative": [
+        r"dying (to|for|here)",
+        r"(killing me|kill me|nearly killed|died laughing|over my dead body)",
+        r"(heart attack|give me a heart)",
+        r"(doing my head in|driving me (mad|crazy|up the wall)|sick (of|to death)|end of my tether)",
+    ],
+    # What an agent does for a customer in difficulty: adjusts the call, offers a scheme or a specialist,
+    # points to free help, or asks consent to note the circumstances.
+    "adjust_call": [
+        r"(slow down|slowly|one step at a time|step by step|take your time|in your own time|no rush)",
+        r"(large print|braille|text relay|relay uk|easy read|in writing|by text instead|another format)",
+        r"(speak (up|louder)|repeat (that|it|anything)|go (over|through) (that|it) again)",
+        r"check (you|that you)'?re",
+        r"(extra time|more time|call (you )?back (at|when)|better time for you)",
+    ],
+    "support_scheme": [
+        r"(payment|mortgage) (break|holiday|plan|arrangement|pause)",
+        r"(breathing space|hardship (fund|scheme|program\w*|grant))",
+        r"(pause|hold|freeze|stop|suspend) (the |any |all )?"
+        r"(collections?|payments?|interest|charges|letters|recovery)",
+        r"(bereavement|support|specialist|vulnerable customers?|welfare|care|extra help) "
+        r"(team|service|unit|line)",
+        r"(priority (services? )?(register|list)|case (worker|handler|manager)|named contact|single point)",
+        r"(waive|write off|reduce) (the |that |your )?(fee|charge|balance|debt|penalty)",
+    ],
+    "signpost": [
+        r"(stepchange|step change|national debtline|citizens advice|moneyhelper|money helper|samaritans)",
+        r"(mind|cruse|age uk|shelter|macmillan|scope|rnib|refuge|turn2us|debt advice|free advice)",
+        r"(charity|charities|helpline|free (and )?(confidential|independent)|your gp|a counsellor)",
+    ],
+    "note_consent": [
+        r"((make|add|put|leave) a (note|flag|marker)|note (it|that|this) on)",
+        r"(don't have to (explain|repeat)|won't have to (explain|repeat)|explain (it|this) again)",
+        r"(is it ok|are you (happy|ok|okay)|would you (like|be happy)) (for me |if i )?(to )?"
+        r"(record|note|make a note|add)",
+    ],
     "unprofessional": [
         r"you should( have|'ve| really have)",
         r"not (really )?(my|our) (department|problem|job|concern)",

@@ -28,6 +28,9 @@ def _load() -> dict[str, dict[str, Any]]:
 _SPEC = _load()
 BEHAVIOUR_IDS: tuple[str, ...] = tuple(_SPEC)
 WHO: dict[str, str] = {bid: body["who"] for bid, body in _SPEC.items()}
+# Behaviours added after labelled sets were first written (the dev set, a centre's older exports):
+# a file without a label for one of these has not decided it (null), rather than being malformed.
+OPTIONAL: frozenset[str] = frozenset(bid for bid, body in _SPEC.items() if body.get("optional"))
 DEFINITIONS: dict[str, str] = {
     bid: " ".join(str(body.get("definition", "")).split()) for bid, body in _SPEC.items()
 }

@@ -6,6 +6,8 @@ fails on: ``<- worst`` on a row, ``*`` on a cell.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import click
 
 from qa_scoring.behaviours import BEHAVIOUR_IDS
@@ -70,11 +72,24 @@ def _groups(result: dict) -> None:
     width = max(8, *(len(n) for n in names)) + 1
     click.echo("kappa by held-out group (* lowest of the row, where they differ)")
     click.echo(f"{'behaviour':24s}" + "".join(f"{n[: width - 1]:>{width}s}" for n in names))
-    for b in BEHAVIOUR_IDS:
-        values = [groups[n]["behaviours"][b]["kappa"] for n in names]
+    for b in _measured(groups.values()):
+        values = [groups[n]["behaviours"][b]["kappa"] for n in names if b in groups[n]["behaviours"]]
         low = result["worst_kappa"][b]["group"] if min(values) < max(values) else None
-        cells = [f"{groups[n]['behaviours'][b]['kappa']:.3f}{'*' if n == low else ' '}" for n in names]
+        cells = [_cell(groups[n]["behaviours"], b, "kappa", n == low) for n in names]
         click.echo(f"{b:24s}" + "".join(f"{c:>{width}s}" for c in cells))
+
+
+def _measured(results: Iterable[dict]) -> list[str]:
+    """Behaviours with figures in any of ``results`` (a set labelled before an optional behaviour
+    existed has none for it), in the contract's order."""
+    results = list(results)
+    return [b for b in BEHAVIOUR_IDS if any(b in r["behaviours"] for r in results)]
+
+
+def _cell(behaviours: dict, b: str, figure: str, lowest: bool) -> str:
+    if b not in behaviours:
+        return "-"
+    return f"{behaviours[b][figure]:.3f}{'*' if lowest else ' '}"
 
 
 def _styles(output: dict) -> None:
@@ -100,10 +115,15 @@ def _styles(output: dict) -> None:
     for figure in ("f1", "kappa"):
         click.echo(f"{figure} by style (* lowest of the row, where they differ)")
         click.echo(f"{'behaviour':24s}" + "".join(f"{n:>{width}s}" for n in names))
-        for b in BEHAVIOUR_IDS:
-            values = [styles[n]["behaviours"][b][figure] for n in names]
+        for b in _measured(styles.values()):
+            values = [styles[n]["behaviours"][b][figure] for n in names if b in styles[n]["behaviours"]]
             low = min(values) if min(values) < max(values) else None
-            cells = [f"{v:.3f}{'*' if v == low else ' '}" for v in values]
+            cells = [
+                _cell(
+                    styles[n]["behaviours"], b, figure, styles[n]["behaviours"].get(b, {}).get(figure) == low
+                )
+                for n in names
+            ]
             click.echo(f"{b:24s}" + "".join(f"{c:>{width}s}" for c in cells))
         click.echo("")
     if grouped:
