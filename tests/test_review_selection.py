@@ -47,8 +47,11 @@ def _card(
     )
 
 
-def _scored(*cards: ScorecardResult, complaint: bool = False) -> ScoredCall:
-    behaviours = {"complaint": BehaviourResult(complaint, 0.9, probability=0.9 if complaint else 0.1)}
+def _scored(*cards: ScorecardResult, complaint: bool = False, vulnerable: bool = False) -> ScoredCall:
+    behaviours = {
+        "complaint": BehaviourResult(complaint, 0.9, probability=0.9 if complaint else 0.1),
+        "vulnerability": BehaviourResult(vulnerable, 0.9, probability=0.9 if vulnerable else 0.1),
+    }
     return ScoredCall(
         "c", behaviours, {}, {c.rubric_id: c for c in cards or [_card()]}, ReviewPriority(False, 0.0)
     )
@@ -122,9 +125,10 @@ def test_urgency_order() -> None:
         _card("uk", "UK", 100, [_crit("id", "fail", auto_fail=True)]),
         _card("rater", "RATER", 20, [_crit("a", open_=True)]),
         complaint=True,
+        vulnerable=True,
     )
     kinds = [rs.kind_of(r) for r in _reasons(everything)]
-    assert kinds == [rs.AUTO_FAIL, rs.NEEDS_DECISION, rs.COMPLAINT, rs.LOW_SCORE]
+    assert kinds == [rs.AUTO_FAIL, rs.VULNERABLE, rs.NEEDS_DECISION, rs.COMPLAINT, rs.LOW_SCORE]
 
     def prio(scored: ScoredCall) -> float:
         return rs.decide(scored, _sha(1), NO_SAMPLE).priority
@@ -132,7 +136,9 @@ def test_urgency_order() -> None:
     auto_fail = prio(_scored(_card(criteria=[_crit("id", "fail", auto_fail=True)])))
     # Every reason but an auto-fail, each at its worst, still ranks below a bare auto-fail.
     many_open = [_crit(f"c{i}", open_=True) for i in range(20)]
-    below_auto = prio(_scored(_card(score=0.0, criteria=many_open), complaint=True))
+    below_auto = prio(_scored(_card(score=0.0, criteria=many_open), complaint=True, vulnerable=True))
+    vulnerable = prio(_scored(vulnerable=True))
+    below_vulnerable = prio(_scored(_card(score=0.0, criteria=many_open), complaint=True))
     one_open = prio(_scored(_card(criteria=[_crit("a", open_=True)])))
     complaint_low = prio(_scored(_card(score=0.0), complaint=True))
     complaint = prio(_scored(complaint=True))
@@ -141,7 +147,8 @@ def test_urgency_order() -> None:
     sampled = rs.decide(
         _scored(), next(_sha(i) for i in range(100) if rs.sample_draw(_sha(i)) < 0.2), SETTINGS
     )
-    assert auto_fail > below_auto > one_open > complaint_low > complaint > lowest > low > sampled.priority > 0
+    assert auto_fail > below_auto > vulnerable > below_vulnerable > one_open > complaint_low > complaint
+    assert complaint > lowest > low > sampled.priority > 0
     assert auto_fail <= 1.0 and sampled.reasons == [rs.SAMPLE] and sampled.sampled
 
 
@@ -168,11 +175,14 @@ def _decision(kind: str, priority: float, sampled: bool = False) -> rs.ReviewDec
 
 
 @pytest.mark.parametrize("share, kept_low", [(0.3, 0), (0.6, 2), (1.0, 6)])
-def test_share_cap_keeps_auto_fails_and_the_sample(sqlite_url: str, share: float, kept_low: int) -> None:
+def test_share_cap_keeps_auto_fails_vulnerable_customers_and_the_sample(
+    sqlite_url: str, share: float, kept_low: int
+) -> None:
     factory = session_factory(sqlite_url)
     with factory.begin() as s:
         agent = Agent(external_id="A")
-        calls = [_call(i, agent, _decision(rs.AUTO_FAIL, 0.8)) for i in range(3)]
+        calls = [_call(i, agent, _decision(rs.AUTO_FAIL, 0.85)) for i in range(2)]
+        calls.append(_call(2, agent, _decision(rs.VULNERABLE, 0.7)))
         calls.append(_call(3, agent, _decision(rs.SAMPLE, 0.1, sampled=True)))
         calls += [_call(4 + i, agent, _decision(rs.LOW_SCORE, 0.2 + 0.01 * i)) for i in range(6)]
         s.add_all(calls)
@@ -184,7 +194,7 @@ def test_share_cap_keeps_auto_fails_and_the_sample(sqlite_url: str, share: float
     with factory() as s:
         rows = {c.id: c for c in s.scalars(select(Call))}
         flagged = [c for c in rows.values() if c.needs_review]
-        assert all(rows[i].needs_review for i in ids[:4])  # auto-fails and the sample stay
+        assert all(rows[i].needs_review for i in ids[:4])  # auto-fails, the vulnerable and the sample stay
         assert len(flagged) == 4 + kept_low and len(unflagged) == 6 - kept_low
         # The lowest priorities go first; their reasons stay on the call for the record.
         kept = sorted((c.review_priority for c in flagged if not c.flagged_by_sample), reverse=True)
@@ -278,3 +288,10 @@ def test_an_uncertain_complaint_is_a_decision_not_a_complaint_call() -> None:
     scored = _scored()
     scored.behaviours["complaint"] = BehaviourResult(True, 0.6, probability=0.6, needs_decision=True)
     assert _reasons(scored) == ["needs a decision: whether it is a complaint"]
+
+
+def test_sure_signs_of_vulnerability_flag_the_call_and_unsure_ones_are_a_decision() -> None:
+    assert _reasons(_scored(vulnerable=True)) == ["vulnerable customer"]
+    unsure = _scored()
+    unsure.behaviours["vulnerability"] = BehaviourResult(True, 0.6, probability=0.4, needs_decision=True)
+    assert _reasons(unsure) == ["needs a decision: whether the customer is vulnerable"]

@@ -92,7 +92,7 @@ def test_untimed_transcript_keeps_text_metrics() -> None:
     assert m["customer_sentiment_end"] > m["customer_sentiment_start"]
 
 
-def test_interruptions_and_vulnerability_cues_from_text() -> None:
+def test_interruptions_from_text() -> None:
     call = Transcript.from_dict({"turns": [
         {"speaker": "customer", "text": "My husband passed away and I just wanted to —"},
         {"speaker": "agent", "text": "Yeah, what's the account number then?"},
@@ -100,7 +100,6 @@ def test_interruptions_and_vulnerability_cues_from_text() -> None:
     ]})  # fmt: skip
     m = compute_metrics(call)
     assert m.values["agent_interruptions"] == 1 and m.evidence["agent_interruptions"][0].turn_index == 1
-    assert m.values["customer_vulnerability_cues"] == 1
 
 
 def test_agent_reading_a_card_back_is_counted_and_masked() -> None:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from qa_scoring.config import Settings
 from qa_scoring.review.selection import (
-    AUTO_FAIL,
+    ALWAYS_REVIEWED,
     SAMPLE,
     TOP_UP_DETAIL,
     URGENCY,
@@ -47,7 +47,8 @@ def _scored_calls(session: Session, call_ids: Iterable[int]) -> list[Call]:
 
 def cap_share(session: Session, call_ids: Iterable[int], settings: Settings) -> list[int]:
     """Unflag the lowest-priority calls until at most ``review_max_share`` of the scored calls in
-    ``call_ids`` are flagged; auto-fails and sampled calls always stay. Returns the calls unflagged.
+    ``call_ids`` are flagged; auto-fails, vulnerable customers and sampled calls always stay.
+    Returns the calls unflagged.
 
     Ties go to the earlier call (lower id), so the same batch is capped the same way every time.
     """
@@ -57,7 +58,7 @@ def cap_share(session: Session, call_ids: Iterable[int], settings: Settings) -> 
         return []
     limit = math.floor(max(0.0, share) * len(calls) + 1e-9)
     flagged = [c for c in calls if c.needs_review]
-    kept = [c for c in flagged if c.flagged_by_sample or _has_kind(c, AUTO_FAIL)]
+    kept = [c for c in flagged if c.flagged_by_sample or any(_has_kind(c, k) for k in ALWAYS_REVIEWED)]
     candidates = sorted(
         (c for c in flagged if c not in kept), key=lambda c: (-(c.review_priority or 0.0), c.id)
     )

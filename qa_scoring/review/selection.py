@@ -7,16 +7,21 @@ wording and one urgency (most urgent first):
 =====================  ========================================================  ==========
 kind                   when                                                      urgency
 =====================  ========================================================  ==========
-``auto-fail``          an auto-fail criterion failed and the decision is sure     0.8 - 0.99
+``auto-fail``          an auto-fail criterion failed and the decision is sure     0.85 - 0.99
                        (not ``needs_decision``): the scorecard is zeroed
-``needs a decision``   criteria whose pre-score rests on an uncertain behaviour   0.6 - 0.79
+``vulnerable customer``  the customer shows signs of vulnerability (FCA FG21/1)    0.7 - 0.84
+                       and the model is sure: fair treatment of such a customer
+                       is always checked by a person, so the share cap never
+                       drops these; unsure signs are ``needs a decision``
+``needs a decision``   criteria whose pre-score rests on an uncertain behaviour   0.55 - 0.69
                        (``CriterionResult.needs_decision``) and whose decision
                        could change an outcome (auto-fail the card, or move its
                        score across ``review_low_score``); an uncertain
                        auto-fail is this, not ``auto-fail``; an uncertain
-                       complaint is this, not ``complaint call``
-``complaint call``     the complaint behaviour is present                         0.4 - 0.59
-``low score``          an applicable scorecard scores under ``review_low_score``  0.2 - 0.39
+                       complaint is this, not ``complaint call``, and so are
+                       uncertain signs of vulnerability
+``complaint call``     the complaint behaviour is present                         0.4 - 0.54
+``low score``          an applicable scorecard scores under ``review_low_score``  0.25 - 0.39
 ``random sample``      the fair sample of otherwise-unflagged calls               0.1
 =====================  ========================================================  ==========
 
@@ -26,9 +31,9 @@ The stored wording is ``kind`` or ``kind: detail``, one per kind and call, e.g.
 ``random sample``. :func:`kind_of` reads the
 kind back, so the batch report counts calls per kind and the queue shows each kind once.
 
-Priority (0..1, orders the queue and the share cap): the most urgent kind's band, plus up to 0.1
+Priority (0..1, orders the queue and the share cap): the most urgent kind's band, plus up to 0.06
 for how bad it is (how far the worst card is under the threshold; how many criteria are open),
-plus 0.03 for each other kind. A band is 0.2 wide and these add at most 0.19, so any call with a
+plus 0.02 for each other kind. A band is 0.15 wide and these add at most 0.14, so any call with a
 more urgent kind outranks every call without it.
 
 The random sample: each otherwise-unflagged call is drawn at ``review_sample_rate``, seeded by its
@@ -37,7 +42,7 @@ batch's post-pass (:func:`qa_scoring.review.batch_pass.finish_batch`) then
 
 1. caps the share: when more than ``review_max_share`` of the batch's scored calls are flagged, the
    lowest-priority ones are unflagged (their reasons stay on the call, for the record) until the
-   share is met, except auto-fails and sampled calls, which always stay;
+   share is met, except auto-fails, vulnerable customers and sampled calls, which always stay;
 2. tops up agents: an agent with no flagged call gets one, the call with the lowest sample draw, so
    nobody goes unreviewed. Top-ups may take the share a little over the cap (one call per agent).
 
@@ -64,15 +69,25 @@ from qa_scoring.scored_call import (
 
 AUTO_FAIL = "auto-fail"
 NEEDS_DECISION = "needs a decision"
+VULNERABLE = "vulnerable customer"
 COMPLAINT = "complaint call"
 LOW_SCORE = "low score"
 SAMPLE = "random sample"
-KINDS = (AUTO_FAIL, NEEDS_DECISION, COMPLAINT, LOW_SCORE, SAMPLE)  # most urgent first
+KINDS = (AUTO_FAIL, VULNERABLE, NEEDS_DECISION, COMPLAINT, LOW_SCORE, SAMPLE)  # most urgent first
 # Where each kind's band starts; a band is BAND wide (see the module doc).
-URGENCY = {AUTO_FAIL: 0.8, NEEDS_DECISION: 0.6, COMPLAINT: 0.4, LOW_SCORE: 0.2, SAMPLE: 0.1}
-BAND = 0.2
-SEVERITY_SPAN = 0.1  # how far within its band the most urgent reason moves the priority
-PER_OTHER_KIND = 0.03  # each further kind of reason on the same call
+URGENCY = {
+    AUTO_FAIL: 0.85,
+    VULNERABLE: 0.7,
+    NEEDS_DECISION: 0.55,
+    COMPLAINT: 0.4,
+    LOW_SCORE: 0.25,
+    SAMPLE: 0.1,
+}
+BAND = 0.15
+SEVERITY_SPAN = 0.06  # how far within its band the most urgent reason moves the priority
+PER_OTHER_KIND = 0.02  # each further kind of reason on the same call
+# Kinds the share cap never unflags (with the random sample): a person must see these calls.
+ALWAYS_REVIEWED = (AUTO_FAIL, VULNERABLE)
 TOP_UP_DETAIL = "one call per agent"
 LOW_SHOWN = 2  # the worst cards named in a low-score reason; the rest are counted
 
@@ -150,15 +165,21 @@ def reasons_for(
     if failed:
         reasons.append(Reason(AUTO_FAIL, "; ".join(failed)))
 
+    vulnerable = behaviours.get("vulnerability")
+    unsure_vulnerable = vulnerable is not None and vulnerable.needs_decision
+    if vulnerable is not None and vulnerable.present and not unsure_vulnerable:
+        reasons.append(Reason(VULNERABLE))
+
     open_criteria = sum(len(material_open_criteria(card, settings.review_low_score)) for card in cards)
     complaint = behaviours.get("complaint")
     unsure_complaint = complaint is not None and complaint.needs_decision
-    open_decisions = open_criteria + unsure_complaint
+    open_decisions = open_criteria + unsure_complaint + unsure_vulnerable
     if open_decisions:
         parts = (
             [f"{open_criteria} {'criterion' if open_criteria == 1 else 'criteria'}"] if open_criteria else []
         )
         parts += ["whether it is a complaint"] if unsure_complaint else []
+        parts += ["whether the customer is vulnerable"] if unsure_vulnerable else []
         reasons.append(Reason(NEEDS_DECISION, ", ".join(parts), 1.0 - 1.0 / open_decisions))
 
     if complaint is not None and complaint.present and not complaint.needs_decision:

@@ -1,5 +1,5 @@
 """Call metrics from a transcript: handling time, talk and silence, holds, overtalk, speech rate,
-customer sentiment, card numbers read out by the agent, vulnerability cues.
+customer sentiment, card numbers read out by the agent.
 
 Rubric criteria refer to these by id (``METRICS`` is the registry the rubric validator checks).
 Time metrics need turn times; on an untimed transcript they are ``None`` and criteria built on them
@@ -35,15 +35,6 @@ from qa_scoring.transcript import Event, Transcript, Turn
 
 HOLD_MARKER = re.compile(r"\[\s*(?:on hold|hold music|hold|music)\s*\]", re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
-VULNERABILITY_CUES = re.compile(
-    r"\b(?:passed away|died|bereave\w*|funeral|widow\w*"
-    r"|lost my (?:job|husband|wife|partner|mum|dad|son|daughter)"
-    r"|redundan\w*|disab\w*|wheelchair|in hospital|hospital|cancer|chemo\w*|terminal\w*|dementia|alzheimer\w*"
-    r"|mental health|anxiety|depress\w*|carer|can'?t afford|cannot afford"
-    r"|struggling|in debt|debts?|universal credit|on benefits|pregnan\w*|hearing aid|partially sighted|blind"
-    r"|domestic abuse|poorly|seriously ill|illness)\b",
-    re.IGNORECASE,
-)
 
 
 @dataclass(frozen=True)
@@ -90,9 +81,6 @@ METRICS: dict[str, MetricInfo] = {
     "customer_sentiment_change": MetricInfo("score", "End sentiment minus start sentiment.", False),
     "agent_card_numbers": MetricInfo(
         "count", "Luhn-valid card numbers said in agent turns (PCI DSS).", False
-    ),
-    "customer_vulnerability_cues": MetricInfo(
-        "count", "Customer turns with a vulnerability cue word.", False
     ),
 }  # fmt: skip
 
@@ -186,11 +174,6 @@ def _text_metrics(
     values["agent_card_numbers"] = len(cards)
     if cards:
         evidence["agent_card_numbers"] = cards
-
-    cues = [(i, t) for i, t in customer if VULNERABILITY_CUES.search(t.text)]
-    values["customer_vulnerability_cues"] = len(cues)
-    if cues:
-        evidence["customer_vulnerability_cues"] = [_evidence(i, t) for i, t in cues]
 
 
 def _time_metrics(

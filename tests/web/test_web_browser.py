@@ -446,3 +446,57 @@ def test_the_rubric_editor_tries_a_criterion_in_plain_words(browser, live_url, w
     assert page.input_value("#rb-text") == CARD_DRAFT  # the draft stays in the editor to improve
     assert not (web_settings.rubrics_dir / "card_draft.yaml").exists()
     _shot(page, "09-rubric-try")
+
+
+def test_outcomes_dashboard_and_the_agent_report_as_a_leader_sees_them(
+    browser, live_url, web_seed, web_settings
+):
+    """The outcomes dashboard's hand-checked row (see test_web_outcomes) and the agent's evaluation
+    report, opened from the dashboards as a team leader would; both kept as screenshots."""
+    from test_web_outcomes import _seed_outcomes
+
+    _seed_outcomes(web_settings.database_url)
+    page = _signed_in_page(browser, live_url, "leader")
+    page.goto(f"{live_url}/dashboards/")
+    page.click("#outcomes-link")
+    page.wait_for_selector('tr[data-criterion="outcome-test/empathy"]')
+    row = " ".join(page.inner_text('tr[data-criterion="outcome-test/empathy"]').split())
+    assert "4.50 vs 2.00" in row and "+2.50 (+0.45 to +4.55)" in row, row
+    _shot(page, "10-outcomes-dashboard")
+
+    page.goto(f"{live_url}/dashboards/agent/{web_seed.agent1}/report?from=2026-11-01&to=2026-11-30")
+    assert "Evaluation report: Sarah Jones" in page.inner_text("h1")
+    _shot(page, "11-agent-report")
+
+
+def test_a_vulnerable_customer_is_flagged_and_its_check_is_on_the_call_page(
+    browser, live_url, web_scorer, web_settings, web_seed
+):
+    """A call the real model scores as a vulnerable customer heads the QA officer's queue with its
+    reason, and the call page shows the UK compliance check of the agent's response."""
+    import json
+
+    from store_seed import agent_named, store_scored_call
+
+    from qa_scoring.store.db import session_scope
+    from qa_scoring.transcript import Transcript
+
+    path = Path(__file__).resolve().parents[1] / "data" / "vulnerable-call.json"
+    transcript = Transcript.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    scored = web_scorer.score(transcript)
+    with session_scope(web_settings.database_url) as s:
+        call = store_scored_call(
+            s,
+            document=transcript.to_dict(),
+            scored=scored,
+            agent=agent_named(s, "A100", "Sarah Jones", "Team A"),
+        )
+        call_id = call.id
+    page = _signed_in_page(browser, live_url, "qa")
+    row = page.locator(f"tr:has(a[href$='/calls/{call_id}'])")
+    assert "vulnerable customer" in row.inner_text()
+    _shot(page, "12-queue-vulnerable-customer")
+    page.goto(f"{live_url}/calls/{call_id}")
+    # The criterion sits in the UK compliance card (folded until opened), with its pre-score.
+    assert "Supported a customer in vulnerable circumstances" in page.content()
+    _shot(page, "13-call-vulnerable-customer")
