@@ -88,6 +88,8 @@ def _gold_results(app, rubrics, call_id: int, gold: dict[str, bool]) -> list[tup
         if test.metric or len(test.behaviours) != 1 or automatic == "na":
             continue
         b = test.behaviours[0]
+        if gold.get(b) is None:  # a behaviour the dev set has no label for (an optional one)
+            continue
         out.append((rubric_id, criterion_id, automatic, "pass" if gold[b] != (b in test.absent) else "fail"))
     return out
 

@@ -105,8 +105,8 @@ def test_the_page_shows_the_model_in_use_versions_and_agreement(client, models, 
     assert "0.968 &rarr; 0.966" in html and "(n 320)" in html  # project macro-F1
     assert "a test candidate" in html and "320 project calls, 12 reviewed calls" in html
     assert "Per criterion" in html and "<details>" in html  # agreement of the one review's decisions
-    assert "<td>1.000 <span" in html  # the pooled kappa of 31 decisions, all accepted
-    assert "Per criterion (31)" in html and "(too few decisions for an interval)" in html
+    assert "<td>1.000 <span" in html  # the pooled kappa of 32 decisions, all accepted
+    assert "Per criterion (32)" in html and "(too few decisions for an interval)" in html
 
 
 def test_using_a_version_switches_it_and_is_audited(app, client, models, tmp_path):
