@@ -262,11 +262,30 @@ def dev_calls():
 
 @pytest.fixture(scope="session")
 def trained(embedder):
-    """The shipped recipe: classifiers trained on data/labelled only (the dev calls stay unseen)."""
-    from qa_scoring.behaviours import measure
+    """The shipped recipe: classifiers trained on data/labelled only (the dev calls stay unseen).
 
-    items = measure.featurise(load_dir(Path(__file__).parents[1] / "data" / "labelled"), embedder)
-    return measure.fit(items)
+    `make test` has just trained it (`make models`), and training is reproducible
+    (test_training_is_reproducible), so the installed model is used when it was built from these very
+    files by this very code; anything else is trained here again.
+    """
+    import json
+
+    from qa_scoring.behaviours import measure
+    from qa_scoring.behaviours.classifier import BehaviourModels
+
+    calls = load_dir(Path(__file__).parents[1] / "data" / "labelled")
+    installed = Settings().models_dir / "behaviours"
+    meta_file = installed / "metadata.json"
+    if meta_file.is_file():
+        meta = json.loads(meta_file.read_text(encoding="utf-8"))
+        same_files = meta.get("files") == {c.path.name: c.sha256 for c in calls}
+        if (
+            same_files
+            and meta.get("code") == measure.code_digest()
+            and meta.get("training_dirs") == ["data/labelled"]
+        ):
+            return BehaviourModels.load(installed)
+    return measure.fit(measure.featurise(calls, embedder))
 
 
 @pytest.fixture(scope="session")

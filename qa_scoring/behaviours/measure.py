@@ -20,6 +20,7 @@ import json
 import platform
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from sklearn.model_selection import GroupKFold
@@ -262,6 +263,17 @@ def calibration(truth: list[dict[str, bool | None]], preds: list[dict[str, Behav
     }
 
 
+def code_digest() -> str:
+    """A digest of the code and contract that make a model (``qa_scoring/behaviours``): with the
+    training files' hashes it says whether an installed model is what training would give now."""
+    folder = Path(__file__).parent
+    files = sorted([*folder.glob("*.py"), *folder.glob("*.yaml")])
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def training_metadata(items: list[Featurised], dirs: list[str]) -> dict:
     """What a trained model was built from, so a rebuilt one can be checked for sameness."""
     import sklearn
@@ -276,6 +288,7 @@ def training_metadata(items: list[Featurised], dirs: list[str]) -> dict:
     return {
         "version": f"{__version__}+{digest}",
         "feature_version": feats.FEATURE_VERSION,
+        "code": code_digest(),
         "training_dirs": dirs,
         "files": hashes,
         "counts": {
