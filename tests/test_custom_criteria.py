@@ -205,3 +205,19 @@ def test_try_refuses_a_broken_draft_with_its_line(tmp_path):
     draft = _write(tmp_path, CALLBACK.replace("who: agent", "who: caller"))
     result = CliRunner().invoke(main, ["rubrics", "try", str(draft)])
     assert result.exit_code != 0 and "draft.yaml:10:" in result.output
+
+
+def test_a_word_close_to_an_example_word_earns_part_of_its_weight(tmp_path, detector):
+    """ "Wednesday" is not in the examples, "Monday" is: with the word vectors the turn meets the example
+    part of the way; with exact words only it gets nothing for that word."""
+    from qa_scoring.behaviours.phrases import PhraseMatcher
+    from qa_scoring.behaviours.text import canonical
+
+    spec = load_rubric(_write(tmp_path, CALLBACK)).criteria[0].says
+    soft = detector.phrase_matcher(spec)
+    text = canonical("someone from the team will give you a ring back on Wednesday")
+    exact_only = PhraseMatcher(spec, lambda _t: 1.0, None).score_text(text)[0]
+    with_vectors = PhraseMatcher(spec, lambda _t: 1.0, soft.vectors).score_text(text)[0]
+    assert with_vectors > exact_only
+    unrelated = canonical("the weather has been lovely all week")
+    assert PhraseMatcher(spec, lambda _t: 1.0, soft.vectors).score_text(unrelated)[0] < soft.threshold

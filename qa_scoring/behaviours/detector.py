@@ -129,7 +129,11 @@ class BehaviourDetector:
         """A matcher for a criterion in plain words, weighting words by this model's call vocabulary."""
         vocab = self.models.vocab
         rarest = float(vocab.idf.max()) if len(vocab) else 1.0
-        return PhraseMatcher(spec, lambda t: float(vocab.idf[vocab.index[t]]) if t in vocab.index else rarest)
+        return PhraseMatcher(
+            spec,
+            lambda t: float(vocab.idf[vocab.index[t]]) if t in vocab.index else rarest,
+            self.embedder.word_vectors,
+        )
 
     def detect_with_phrases(
         self, transcript: Transcript, matchers: dict[str, PhraseMatcher]

@@ -27,6 +27,7 @@ TABLE_FILE = "static_table.npy"
 TOKENIZER_FILE = "tokenizer.json"
 _BATCH = 1024
 _CACHE_WORDS = 200_000
+_CACHE_VECTORS = 20_000  # 384 float32 each: 30 MB at most
 
 
 def _file_digest(path: Path) -> str:
@@ -87,6 +88,7 @@ class StaticEmbedder:
         self.tokenizer.no_truncation()
         self.tokenizer_file = Path(tokenizer_file)
         self._cache: dict[str, list[int]] = {}
+        self._vectors: dict[str, np.ndarray] = {}
         self._special = {
             i for i in (self.tokenizer.token_to_id(t) for t in ("[CLS]", "[SEP]", "[PAD]")) if i is not None
         }
@@ -116,6 +118,16 @@ class StaticEmbedder:
     def warm(self, words: list[str]) -> None:
         """Tokenise these words now (at load time) so the first calls scored do not pay for them."""
         self._word_ids([w for w in words if " " not in w])
+
+    def word_vectors(self, words: list[str]) -> np.ndarray:
+        """One row per word, memoised: a call's words are matched against every custom criterion's
+        examples, and calls reuse few words, so each word is pooled once."""
+        new = [w for w in dict.fromkeys(words) if w not in self._vectors]
+        if new:
+            if len(self._vectors) > _CACHE_VECTORS:
+                self._vectors.clear()
+            self._vectors.update(zip(new, self.encode(new), strict=True))
+        return np.stack([self._vectors[w] for w in words]) if words else np.zeros((0, self.dim), np.float32)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """L2-normalised vectors, one row per text; an empty text gives a zero row."""
