@@ -54,6 +54,11 @@ MAX_EVIDENCE = 3
 # A word the unit does not say still earns part of an example word's weight when their vectors are this
 # close or closer (cosine; unrelated words sit near 0.3-0.4, "monday"/"friday" at 0.71).
 SOFT_FLOOR = 0.55
+# A word the examples share carries the criterion more than a word one example happens to say ("manager"
+# in six of ten examples vs "want" in two): its weight is idf + KEYNESS * log(share of examples saying
+# it), a keyness score against call speech. Neutral on the behaviour simulation (0.697 -> 0.698), it
+# cut false matches on generic customer openings ("I want to ...") on the custom set: 0.769 -> 0.785.
+KEYNESS = 1.0
 # Words too common in calls to carry a criterion alone; a pair counts unless both words are here.
 STOPWORDS = frozenset(
     """a an the and or but so if then to of in on at for from by with about as into over is are was
@@ -120,6 +125,9 @@ class PhraseMatcher:
         self.terms = list(dict.fromkeys(t for ts in example_terms + near_terms for t in ts))
         self._column = column = {t: k for k, t in enumerate(self.terms)}
         idf_row = np.array([idf(t) for t in self.terms])
+        if example_terms:
+            share = np.array([sum(t in ts for ts in example_terms) for t in self.terms]) / len(example_terms)
+            idf_row = np.maximum(0.1, idf_row + KEYNESS * np.log(np.maximum(share, 1 / len(example_terms))))
 
         def weights(rows: list[dict[str, None]]) -> np.ndarray:
             out = np.zeros((len(rows), len(self.terms)))
