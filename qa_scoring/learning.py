@@ -14,6 +14,10 @@ training part, then compared with the model in use:
 
 The candidate is kept as a version either way (``behaviours.versions``); the report says why it was
 or was not promoted. What is promoted is exactly what was measured: no refit on the held-out part.
+
+Criteria in plain words learn too, without training: the turns reviewers pointed at are kept with the
+version as examples or near misses (``behaviours.phrases.LESSONS_FILE``) and join the manager's own
+examples when the version is in use.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from qa_scoring.behaviours import BEHAVIOUR_IDS, BehaviourDetector
 from qa_scoring.behaviours import measure as ev
 from qa_scoring.behaviours.classifier import model_settings
 from qa_scoring.behaviours.labelled import LabelledCall, load_call, load_dir
+from qa_scoring.behaviours.phrases import write_lessons
 from qa_scoring.behaviours.versions import ModelVersions, VersionRecord
 from qa_scoring.config import PROJECT_ROOT, Settings
 from qa_scoring.review.learning import collect, export
@@ -75,6 +80,8 @@ class LearnReport:
     reason: str
     folder: str
     seconds: dict[str, float]
+    # criteria in plain words -> how many turns reviewers pointed at, as examples and near misses
+    phrase_lessons: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -199,6 +206,7 @@ def learn(
     model_dir = folder / "model"
     candidate.save(model_dir)
     embedder.save(model_dir)
+    write_lessons(model_dir, collected.lessons)
     figures = {"reviewed": asdict(reviewed_cmp), "project": asdict(project_cmp)}
     figures["reviewed"].pop("per_behaviour")
     figures["project"].pop("per_behaviour")
@@ -228,6 +236,10 @@ def learn(
         record.reason,
         str(folder),
         clock,
+        {
+            k: {"examples": len(v.examples), "near_misses": len(v.near_misses)}
+            for k, v in collected.lessons.items()
+        },
     )
     (folder / "report.json").write_text(json.dumps(report.to_dict(), indent=2), encoding="utf-8")
     return report

@@ -63,7 +63,10 @@ def try_rubric(
 ) -> list[CriterionTry]:
     """Each criterion in plain words of ``rubric`` over ``calls``: hits, near misses, left-out turns."""
     said = [c for c in rubric.criteria if c.says is not None]
-    matchers = {phrase_key(rubric.id, c.id): detector.phrase_matcher(c.says) for c in said}  # type: ignore[arg-type]
+    matchers = {
+        phrase_key(rubric.id, c.id): detector.phrase_matcher(c.says, phrase_key(rubric.id, c.id))  # type: ignore[arg-type]
+        for c in said
+    }
     results = {c.id: CriterionTry(c.id, c.name, len(calls), 0) for c in said}
     for call, transcript in calls:
         if not transcript.turns:

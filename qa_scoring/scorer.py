@@ -36,7 +36,7 @@ class Scorer:
         self.settings = settings
         # Criteria in plain words, matched in the detector's pass over the call; built once here.
         self.matchers = {
-            phrase_key(r.id, c.id): detector.phrase_matcher(c.says)  # type: ignore[attr-defined]
+            phrase_key(r.id, c.id): detector.phrase_matcher(c.says, phrase_key(r.id, c.id))  # type: ignore[attr-defined]
             for r in rubrics.values()
             for c in r.criteria
             if c.says is not None

@@ -14,7 +14,15 @@ import numpy as np
 
 from qa_scoring.behaviours import features as feats
 from qa_scoring.behaviours.classifier import LEARNED, SHORT_TURN_WORDS, TALK_OVER, BehaviourModels, TurnData
-from qa_scoring.behaviours.phrases import PhraseMatch, PhraseMatcher, PhraseSpec, window
+from qa_scoring.behaviours.phrases import (
+    PhraseLessons,
+    PhraseMatch,
+    PhraseMatcher,
+    PhraseSpec,
+    read_lessons,
+    window,
+    with_lessons,
+)
 from qa_scoring.behaviours.spec import BEHAVIOUR_IDS, WHO
 from qa_scoring.behaviours.static_embed import TABLE_FILE, StaticEmbedder
 from qa_scoring.config import Settings, get_settings
@@ -87,6 +95,8 @@ class BehaviourDetector:
         self.embedder = embedder
         self.folder = folder
         self.version = str(models.meta.get("version", "unknown"))
+        # what reviewers taught the criteria in plain words, by ``phrase_key`` (``qa-scoring learn``)
+        self.lessons: dict[str, PhraseLessons] = read_lessons(folder) if folder else {}
 
     @classmethod
     def load(cls, settings: Settings | None = None) -> BehaviourDetector:
@@ -125,8 +135,10 @@ class BehaviourDetector:
     def detect(self, transcript: Transcript) -> dict[str, BehaviourResult]:
         return self.detect_with_phrases(transcript, {})[0]
 
-    def phrase_matcher(self, spec: PhraseSpec) -> PhraseMatcher:
-        """A matcher for a criterion in plain words, weighting words by this model's call vocabulary."""
+    def phrase_matcher(self, spec: PhraseSpec, key: str | None = None) -> PhraseMatcher:
+        """A matcher for a criterion in plain words, weighting words by this model's call vocabulary;
+        ``key`` (its ``phrase_key``) adds what the reviewers taught it."""
+        spec = with_lessons(spec, self.lessons.get(key) if key else None)
         vocab = self.models.vocab
         rarest = float(vocab.idf.max()) if len(vocab) else 1.0
         return PhraseMatcher(

@@ -30,9 +30,11 @@ Varied examples give a low bar, near-identical ones a high bar. A turn is not co
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -270,3 +272,51 @@ def window(
     else:
         raise ValueError(f"when: {when!r} is not one of {', '.join(WHEN)}")
     return allowed
+
+
+# What reviewers taught a criterion in plain words (``qa-scoring learn``): the turns they pointed at as
+# showing it become examples, the turns they pointed at as wrongly taken to show it near misses. They
+# are kept with the behaviour model version that learnt them, so a rollback takes them back too.
+LESSONS_FILE = "phrase_lessons.json"
+# The latest ones per criterion: a manager's own 5-15 examples must not be drowned by a year of reviews.
+MAX_LESSONS = 20
+
+
+@dataclass(frozen=True)
+class PhraseLessons:
+    examples: tuple[str, ...] = ()
+    near_misses: tuple[str, ...] = ()
+
+
+def with_lessons(spec: PhraseSpec, lessons: PhraseLessons | None) -> PhraseSpec:
+    """The criterion with the reviewers' turns added to its examples and near misses."""
+    if lessons is None:
+        return spec
+
+    def merged(own: tuple[str, ...], learnt: tuple[str, ...]) -> tuple[str, ...]:
+        seen = {canonical(t) for t in own}
+        new = [t for t in dict.fromkeys(learnt) if canonical(t) not in seen]
+        return own + tuple(new[-MAX_LESSONS:])
+
+    return replace(
+        spec,
+        examples=merged(spec.examples, lessons.examples),
+        near_misses=merged(spec.near_misses, lessons.near_misses),
+    )
+
+
+def read_lessons(folder: Path) -> dict[str, PhraseLessons]:
+    """The lessons kept in a model folder (none when it has no lessons file)."""
+    path = folder / LESSONS_FILE
+    if not path.is_file():
+        return {}
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {
+        key: PhraseLessons(tuple(v.get("examples", ())), tuple(v.get("near_misses", ())))
+        for key, v in data.items()
+    }
+
+
+def write_lessons(folder: Path, lessons: dict[str, PhraseLessons]) -> None:
+    data = {k: {"examples": list(v.examples), "near_misses": list(v.near_misses)} for k, v in lessons.items()}
+    (folder / LESSONS_FILE).write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")

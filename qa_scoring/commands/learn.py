@@ -53,6 +53,8 @@ def learn(labelled_dirs: tuple[Path, ...], no_promote: bool, as_json: bool) -> N
         f"project calls, macro-F1: current {r.project.current:.3f}, candidate {r.project.candidate:.3f} "
         f"({r.project.n} calls)"
     )
+    for key, n in sorted(r.phrase_lessons.items()):
+        click.echo(f"  {key}: {n['examples']} turn(s) taught as showing it, {n['near_misses']} as not")
     verdict = "PROMOTED" if r.promoted else "not promoted"
     click.echo(f"{r.candidate_version}: {verdict}: {r.reason}")
     click.echo(f"model in use: {r.candidate_version if r.promoted else r.current_version}")

@@ -32,7 +32,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from qa_scoring.behaviours import BEHAVIOUR_IDS, WHO, BehaviourDetector
+from qa_scoring.behaviours.phrases import PhraseLessons
 from qa_scoring.review.decisions import standing_review
+from qa_scoring.rubric.evaluate import phrase_key
 from qa_scoring.rubric.rubric import Rubric, Test
 from qa_scoring.store.models import Call, Dispute, Review
 from qa_scoring.store.queries import latest_transcript
@@ -78,6 +80,8 @@ class ReviewedCall:
 class Collected:
     calls: list[ReviewedCall]
     skipped: dict[str, int]  # why reviewed calls or decisions were left out -> how many
+    # criteria in plain words (by ``phrase_key``): the turns reviewers pointed at, in review order
+    lessons: dict[str, PhraseLessons] = field(default_factory=dict)
 
 
 def collect(session: Session, rubrics: dict[str, Rubric]) -> Collected:
@@ -97,6 +101,7 @@ def collect(session: Session, rubrics: dict[str, Rubric]) -> Collected:
         .order_by(Call.id)
     ).all()
     out = []
+    lessons: dict[str, dict[bool, list[str]]] = {}
     for call in calls:
         review = standing_review(call)
         if review is None:
@@ -106,6 +111,7 @@ def collect(session: Session, rubrics: dict[str, Rubric]) -> Collected:
             continue
         votes: dict[str, set[bool]] = {}
         pointed: dict[str, set[int]] = {}
+        taught: list[tuple[str, bool, int]] = []  # (phrase key, shows it, turn) of criteria in plain words
         used = 0
         for decision in review.decisions:
             rubric = rubrics.get(decision.rubric_id)
@@ -118,6 +124,9 @@ def collect(session: Session, rubrics: dict[str, Rubric]) -> Collected:
             if (decision.rubric_id, decision.criterion_id) in disputes.get(call.id, set()):
                 skip("criterion under an open dispute")
                 continue
+            if criterion.says is not None and decision.turn is not None:
+                shows = decision.human_result == "pass"
+                taught.append((phrase_key(decision.rubric_id, decision.criterion_id), shows, decision.turn))
             labels = behaviour_labels(criterion.test, decision.human_result)
             used += bool(labels)
             for b, present in labels.items():
@@ -129,6 +138,8 @@ def collect(session: Session, rubrics: dict[str, Rubric]) -> Collected:
         labels = {b: v.pop() for b, v in votes.items() if len(v) == 1}
         conflicts = sorted(b for b, v in votes.items() if len(v) > 1)
         transcript_row = review.transcript or latest_transcript(session, call.id)
+        if transcript_row is not None:
+            _learn_phrases(lessons, taught, transcript_row.document)
         if not labels or transcript_row is None:
             skip("review decides no behaviour")
             continue
@@ -140,7 +151,19 @@ def collect(session: Session, rubrics: dict[str, Rubric]) -> Collected:
             if len(t) == 1 and labels.get(b) and 0 <= next(iter(t)) < len(transcript.turns)
         }
         out.append(ReviewedCall(call.id, review.id, transcript, labels, used, conflicts, turns))
-    return Collected(out, skipped)
+    return Collected(
+        out, skipped, {k: PhraseLessons(tuple(v[True]), tuple(v[False])) for k, v in lessons.items()}
+    )
+
+
+def _learn_phrases(
+    lessons: dict[str, dict[bool, list[str]]], taught: list[tuple[str, bool, int]], document: dict
+) -> None:
+    """The text of each pointed turn (the stored, redacted transcript) as an example or a near miss."""
+    turns = document.get("turns", [])
+    for key, shows, turn in taught:
+        if 0 <= turn < len(turns) and str(turns[turn].get("text", "")).strip():
+            lessons.setdefault(key, {True: [], False: []})[shows].append(str(turns[turn]["text"]).strip())
 
 
 def labelled_document(reviewed: ReviewedCall, detector: BehaviourDetector) -> dict[str, Any]:
