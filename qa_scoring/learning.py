@@ -36,7 +36,7 @@ from qa_scoring.behaviours import BEHAVIOUR_IDS, BehaviourDetector
 from qa_scoring.behaviours import measure as ev
 from qa_scoring.behaviours.classifier import model_settings
 from qa_scoring.behaviours.labelled import LabelledCall, load_call, load_dir
-from qa_scoring.behaviours.phrases import write_lessons
+from qa_scoring.behaviours.phrases import lessons_digest, write_lessons
 from qa_scoring.behaviours.versions import ModelVersions, VersionRecord
 from qa_scoring.config import PROJECT_ROOT, Settings
 from qa_scoring.review.learning import collect, export
@@ -190,6 +190,8 @@ def learn(
     progress(f"training on {len(project_items)} project + {len(train_reviewed)} reviewed calls")
     meta = ev.training_metadata(project_items + train_reviewed, [*map(str, dirs), str(folder / "reviewed")])
     meta.update(source="learn", reviewed_calls=len(train_reviewed), held_out_calls=len(held))
+    if collected.lessons:
+        meta["version"] += f".taught-{lessons_digest(collected.lessons)}"
     weights = [1.0] * len(project_items) + [REVIEWED_WEIGHT] * len(train_reviewed)
     meta["reviewed_weight"] = REVIEWED_WEIGHT
     # The regularisation the model in use chose on the project's calls is kept; thresholds and

@@ -131,3 +131,11 @@ def test_lessons_never_drown_the_managers_examples(rubric):
     merged = with_lessons(spec, PhraseLessons(many + spec.examples[:1], ()))
     assert merged.examples[: len(spec.examples)] == spec.examples
     assert len(merged.examples) == len(spec.examples) + 20  # the latest 20; a repeat of their own is dropped
+
+
+def test_new_lessons_name_a_new_version():
+    from qa_scoring.behaviours.phrases import lessons_digest
+
+    one = {"draft/callback": PhraseLessons((SHOWS_IT,), ())}
+    two = {"draft/callback": PhraseLessons((SHOWS_IT,), (NOT_IT,))}
+    assert lessons_digest(one) == lessons_digest(dict(one)) != lessons_digest(two)

@@ -30,6 +30,7 @@ Varied examples give a low bar, near-identical ones a high bar. A turn is not co
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Callable
@@ -317,6 +318,16 @@ def read_lessons(folder: Path) -> dict[str, PhraseLessons]:
     }
 
 
-def write_lessons(folder: Path, lessons: dict[str, PhraseLessons]) -> None:
+def _lessons_json(lessons: dict[str, PhraseLessons]) -> str:
     data = {k: {"examples": list(v.examples), "near_misses": list(v.near_misses)} for k, v in lessons.items()}
-    (folder / LESSONS_FILE).write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
+    return json.dumps(data, indent=2, sort_keys=True)
+
+
+def write_lessons(folder: Path, lessons: dict[str, PhraseLessons]) -> None:
+    (folder / LESSONS_FILE).write_text(_lessons_json(lessons), encoding="utf-8")
+
+
+def lessons_digest(lessons: dict[str, PhraseLessons]) -> str:
+    """A short digest of the lessons, part of a learnt version's name: the same classifiers with new
+    lessons are a new version, not the old one kept again without them."""
+    return hashlib.sha256(_lessons_json(lessons).encode()).hexdigest()[:8]
