@@ -221,3 +221,21 @@ def test_a_word_close_to_an_example_word_earns_part_of_its_weight(tmp_path, dete
     assert with_vectors > exact_only
     unrelated = canonical("the weather has been lovely all week")
     assert PhraseMatcher(spec, lambda _t: 1.0, soft.vectors).score_text(unrelated)[0] < soft.threshold
+
+
+@pytest.mark.parametrize(
+    "said, is_time",
+    [
+        ("I'll ring you on Tuesday at ten.", True),
+        ("You'll hear from us within 10 working days.", True),
+        ("The engineer will be there first thing tomorrow.", True),
+        ("I'll call you back by five o'clock.", True),
+        ("I'll sort that out for you now.", False),
+        ("Is there anything else I can help with?", False),
+    ],
+)
+def test_a_time_said_any_way_is_one_term(said, is_time):
+    from qa_scoring.behaviours.phrases import TIME_TERM, terms
+    from qa_scoring.behaviours.text import canonical
+
+    assert (TIME_TERM in terms(canonical(said))) is is_time

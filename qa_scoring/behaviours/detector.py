@@ -15,6 +15,8 @@ import numpy as np
 from qa_scoring.behaviours import features as feats
 from qa_scoring.behaviours.classifier import LEARNED, SHORT_TURN_WORDS, TALK_OVER, BehaviourModels, TurnData
 from qa_scoring.behaviours.phrases import (
+    DAY_WORDS,
+    TIME_TERM,
     PhraseLessons,
     PhraseMatch,
     PhraseMatcher,
@@ -141,9 +143,11 @@ class BehaviourDetector:
         spec = with_lessons(spec, self.lessons.get(key) if key else None)
         vocab = self.models.vocab
         rarest = float(vocab.idf.max()) if len(vocab) else 1.0
+        days = [float(vocab.idf[vocab.index[w]]) for w in DAY_WORDS if w in vocab.index]
+        idf_of_class = {TIME_TERM: min(days, default=rarest)}
         return PhraseMatcher(
             spec,
-            lambda t: float(vocab.idf[vocab.index[t]]) if t in vocab.index else rarest,
+            lambda t: float(vocab.idf[vocab.index[t]]) if t in vocab.index else idf_of_class.get(t, rarest),
             self.embedder.word_vectors,
         )
 
