@@ -216,7 +216,11 @@ def learn(
         meta["version"],
         dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "learn",
-        {"project_calls": len(project_items), "reviewed_calls": len(train_reviewed)},
+        {
+            "project_calls": len(project_items),
+            "reviewed_calls": len(train_reviewed),
+            "taught_turns": sum(len(v.examples) + len(v.near_misses) for v in collected.lessons.values()),
+        },
         figures,
         ok and promote,
         reason if promote or not ok else f"{reason} (not promoted: --no-promote)",
