@@ -30,3 +30,25 @@ sections:
         all: hold_etiquette
         applies_when: {metric: hold_count, min: 1}
 """
+
+# A draft rubric with one criterion in plain words ("offered a callback"): examples and a near miss.
+CALLBACK = """\
+id: draft
+name: Draft
+sections:
+  - id: s
+    name: S
+    criteria:
+      - id: callback
+        name: Offered a callback
+        says:
+          who: agent
+          examples:
+            - I'll give you a call back tomorrow morning
+            - we can ring you back once we hear from the engineers
+            - let me call you back this afternoon with an update
+            - I'll phone you back before five
+            - someone from the team will give you a ring back on Monday
+          near_misses:
+            - could you call us back later
+"""

@@ -8,30 +8,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from rubric_texts import CALLBACK
 from shared_data import shared_path
 
 from qa_scoring.rubric.rubric import RubricError, load_rubric
-
-CALLBACK = """\
-id: draft
-name: Draft
-sections:
-  - id: s
-    name: S
-    criteria:
-      - id: callback
-        name: Offered a callback
-        says:
-          who: agent
-          examples:
-            - I'll give you a call back tomorrow morning
-            - we can ring you back once we hear from the engineers
-            - let me call you back this afternoon with an update
-            - I'll phone you back before five
-            - someone from the team will give you a ring back on Monday
-          near_misses:
-            - could you call us back later
-"""
 
 
 def _write(tmp_path: Path, text: str) -> Path:

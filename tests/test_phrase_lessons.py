@@ -7,6 +7,7 @@ from __future__ import annotations
 import textwrap
 
 import pytest
+from rubric_texts import CALLBACK
 
 from qa_scoring.behaviours.phrases import PhraseLessons, read_lessons, with_lessons, write_lessons
 from qa_scoring.behaviours.text import canonical
@@ -18,26 +19,6 @@ from qa_scoring.store.models import Call, CriterionResult, Scorecard, Transcript
 from qa_scoring.store.users import create_user
 from qa_scoring.transcript import Transcript as Doc
 
-RUBRIC = """\
-id: draft
-name: Draft
-sections:
-  - id: s
-    name: S
-    criteria:
-      - id: callback
-        name: Offered a callback
-        says:
-          who: agent
-          examples:
-            - I'll give you a call back tomorrow morning
-            - we can ring you back once we hear from the engineers
-            - let me call you back this afternoon with an update
-            - I'll phone you back before five
-            - someone from the team will give you a ring back on Monday
-          near_misses:
-            - could you call us back later
-"""
 SHOWS_IT = "When the part comes in I'll buzz you on your mobile."
 NOT_IT = "I'll call the depot back this afternoon and chase it."
 # (the call's agent turn, what the pre-score said, what the officer decides)
@@ -54,7 +35,7 @@ def detector():
 @pytest.fixture
 def rubric(tmp_path):
     path = tmp_path / "draft.yaml"
-    path.write_text(textwrap.dedent(RUBRIC), encoding="utf-8")
+    path.write_text(textwrap.dedent(CALLBACK), encoding="utf-8")
     return load_rubric(path)
 
 
