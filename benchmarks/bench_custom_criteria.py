@@ -6,6 +6,11 @@ from the criteria's definitions, without seeing the examples. A call shows a cri
 labelled turn does; the matcher's call-level decision is compared with that. "5 examples" uses the
 first five of each criterion's list, "10" all of them; near misses are used in both.
 
+Lessons from reviewers: the calls are split in two (alternate calls); on one half every mistake is
+corrected the way an officer would, pointing at a turn (the labelled turn of a miss becomes an
+example, the matched turn of a false match a near miss), and the other half is scored with and
+without those lessons; then the halves swap. F1 pools both test halves.
+
 Cost: a 10-minute call (the labelled calls stitched to about 1,500 words) scored with the behaviours
 alone (the baseline, in the same run), and with the behaviours plus the ten criteria; the difference
 per criterion is what a custom criterion costs.
@@ -27,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from qa_scoring.behaviours import BehaviourDetector  # noqa: E402
+from qa_scoring.behaviours.phrases import PhraseLessons  # noqa: E402
 from qa_scoring.rubric.rubric import load_rubric  # noqa: E402
 from qa_scoring.transcript import Transcript  # noqa: E402
 
@@ -73,6 +79,53 @@ def measure(detector, rubric, calls, labels, n_examples: int | None) -> dict[str
             "tp": tp, "fp": fp, "fn": fn, "evidence_on_a_labelled_turn": right_turn,
         }  # fmt: skip
     return out
+
+
+def _counts(detector, matcher, features, behaviours, labels, rels, cid) -> tuple[int, int, int]:
+    tp = fp = fn = 0
+    for rel in rels:
+        result, _ = detector.match_phrase(features[rel], behaviours[rel], matcher)
+        truth = bool(labels[rel][cid])
+        tp, fp, fn = (
+            tp + (result.present and truth),
+            fp + (result.present and not truth),
+            fn + (truth and not result.present),
+        )
+    return tp, fp, fn
+
+
+def lessons(detector, rubric, calls, labels) -> dict[str, dict[str, float]]:
+    """Per criterion: F1 on held-out halves without and with the other half's corrections."""
+    features = {rel: detector.features(t) for rel, t in calls.items()}
+    behaviours = {
+        rel: detector.decide(calls[rel], cf, detector.turn_scores(cf)) for rel, cf in features.items()
+    }
+    rels = sorted(calls)
+    pooled: dict[str, dict[str, list[int]]] = {}
+    for half in (0, 1):
+        teach = rels[half::2]
+        test = [r for r in rels if r not in teach]
+        for criterion in rubric.criteria:
+            before = detector.phrase_matcher(criterion.says)
+            examples, near_misses = [], []
+            for rel in teach:
+                result, found = detector.match_phrase(features[rel], behaviours[rel], before)
+                gold = labels[rel][criterion.id]
+                if result.present and not gold:
+                    near_misses.append(features[rel].units[found.units[0]].text)
+                if gold and not result.present:
+                    examples.append(calls[rel].turns[gold[0]].text)
+            detector.lessons = {"taught": PhraseLessons(tuple(examples), tuple(near_misses))}
+            after = detector.phrase_matcher(criterion.says, "taught")
+            detector.lessons = {}
+            for name, matcher in (("before", before), ("after", after)):
+                counts = _counts(detector, matcher, features, behaviours, labels, test, criterion.id)
+                row = pooled.setdefault(criterion.id, {}).setdefault(name, [0, 0, 0])
+                pooled[criterion.id][name] = [a + b for a, b in zip(row, counts, strict=True)]
+    return {
+        cid: {name: round(2 * t[0] / max(1, 2 * t[0] + t[1] + t[2]), 3) for name, t in rows.items()}
+        for cid, rows in pooled.items()
+    }
 
 
 def ten_minute_call(calls: dict[str, Transcript]) -> Transcript:
@@ -128,6 +181,15 @@ def main() -> None:
         f1s = [v["f1"] for v in figures[k].values()]
         figures[f"{k}_mean_f1"] = round(sum(f1s) / len(f1s), 3)
         print(f"mean F1 ({k} examples): {figures[f'{k}_mean_f1']:.3f}, lowest {min(f1s):.3f}")
+    figures["lessons"] = lessons(detector, rubric, calls, labels)
+    print("lessons from reviewers, F1 on the other half without -> with them:")
+    for cid, row in figures["lessons"].items():
+        print(f"  {cid:30} {row['before']:.3f} -> {row['after']:.3f}")
+    means = {
+        k: sum(r[k] for r in figures["lessons"].values()) / len(figures["lessons"])
+        for k in ("before", "after")
+    }
+    print(f"mean F1: {means['before']:.3f} -> {means['after']:.3f}")
     figures["timing"] = timing(detector, rubric, ten_minute_call(calls))
     t = figures["timing"]
     print(
