@@ -101,8 +101,8 @@ _TIME = re.compile(
 # The class term for a time or a timescale ("on Thursday", "within ten working days", "by five"): a
 # criterion about when something happens names one in every example, each in other words. Its idf is
 # that of the commonest day word: a time said any way is at least as common as its commonest form.
-# On the behaviour simulation it raised follow-up 0.72 -> 0.77 and ownership 0.34 -> 0.44 (phrase-like
-# mean 0.698 -> 0.716); on the custom set, next-steps timescale 0.55 -> 0.64 (mean 0.785 -> 0.803).
+# On the behaviour simulation it raised follow-up 0.72 -> 0.78 and ownership 0.34 -> 0.42 (phrase-like
+# mean 0.698 -> 0.714); on the custom set, next-steps timescale 0.55 -> 0.65 (mean 0.785 -> 0.804).
 TIME_TERM = "<when>"
 
 
@@ -143,9 +143,9 @@ class PhraseMatch:
 class PhraseMatcher:
     """Matches one PhraseSpec; built once per criterion, then cheap per call.
 
-    Each example is a row of idf weights over the criterion's terms (``weights``); a unit credits each
-    term it says (1), or, for a word it does not say, how close its nearest word is (``soft_credit``),
-    and an example's share is the credited weight over the example's total.
+    Each example is a row of term weights over the criterion's terms (``examples``); a unit credits
+    each term it says (1), or, for a word it does not say, how close its nearest word is (``_credits``),
+    and an example's share is the credited weight over the example's total (``_shares``).
     """
 
     def __init__(

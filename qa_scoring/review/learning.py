@@ -80,7 +80,7 @@ class ReviewedCall:
 class Collected:
     calls: list[ReviewedCall]
     skipped: dict[str, int]  # why reviewed calls or decisions were left out -> how many
-    # criteria in plain words (by ``phrase_key``): the turns reviewers pointed at, in review order
+    # criteria in plain words (by ``phrase_key``): the turns reviewers pointed at, in call order
     lessons: dict[str, PhraseLessons] = field(default_factory=dict)
 
 
