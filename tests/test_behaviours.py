@@ -426,6 +426,30 @@ def test_a_turn_ending_without_punctuation_or_a_short_reply_is_no_rudeness(detec
     assert not detector.detect(_call(short))["unprofessional"].present
 
 
+def test_a_chatty_agent_who_helps_is_not_rude(detector) -> None:
+    """Register is not rudeness: hedges, "well", "to be honest", a view of one's own, help given."""
+    lines = [
+        ("agent", "Hiya, you're through to Brookfield Energy, it's Dan speaking. What can I do for you?"),
+        ("customer", "Hi, my bill's gone up a lot this quarter and I don't get why."),
+        (
+            "agent",
+            "Okay, well, let's have a look. To be honest these estimated bills catch loads of people "
+            "out, I mean the system just guesses when it hasn't had a reading for a while.",
+        ),
+        ("customer", "Right, so what do I do?"),
+        (
+            "agent",
+            "Well, like I said, if you read me the numbers now I'll pop them on and I suppose the bill "
+            "should come right down. Honestly, if it were me I'd send a reading in every month.",
+        ),
+        ("customer", "It's four five one two."),
+        ("agent", "Lovely, that's on. I'll email you the new bill today. Anything else I can do?"),
+        ("customer", "No, that's it, thanks."),
+        ("agent", "Cheers then, take care, bye now."),
+    ]
+    assert not detector.detect(_call(lines))["unprofessional"].present
+
+
 def test_unseen_dev_calls_macro_f1(dev_written) -> None:
     assert dev_written["macro_f1"] >= MACRO_F1_FLOOR, dev_written
 
