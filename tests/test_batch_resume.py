@@ -89,6 +89,13 @@ def test_sigkill_then_rerun_scores_every_call_exactly_once(tmp_path: Path) -> No
     assert report["audio_hours"] == pytest.approx(len(calls) * 8.0 / 3600, rel=0.05)
 
 
+def _as_in_a_terminal() -> None:
+    """Ctrl-C interrupts, as in a terminal. A test run started in the background by a non-interactive
+    shell (`.ci/run &`, a CI runner) inherits SIGINT ignored, and Python then installs no
+    KeyboardInterrupt handler: the batch would rightly carry on and the test fail for the wrong reason."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_on_a_process_pool_stops_cleanly_and_resumes(tmp_path: Path) -> None:
     """Ctrl-C reaches the whole process group (driver and pool workers), as in a terminal."""
     from qa_scoring.batch.options import BatchOptions
@@ -105,6 +112,7 @@ def test_ctrl_c_on_a_process_pool_stops_cleanly_and_resumes(tmp_path: Path) -> N
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        preexec_fn=_as_in_a_terminal,
     )
     _wait_for_a_done_call(db, first, "Ctrl-C")
     os.killpg(first.pid, signal.SIGINT)
