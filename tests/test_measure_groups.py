@@ -19,6 +19,7 @@ from conftest import PROJECT_ROOT
 
 from qa_scoring.behaviours import features as feats
 from qa_scoring.behaviours import measure
+from qa_scoring.behaviours.classifier import model_settings
 from qa_scoring.behaviours.labelled import LabelledDataError, load_dir
 from qa_scoring.behaviours.sources import load_sources
 from qa_scoring.behaviours.spec import BEHAVIOUR_IDS
@@ -143,8 +144,8 @@ def loso_run(small_dir: Path) -> tuple[dict, list[tuple[list[str], object]]]:
     fits: list[tuple[list[str], object]] = []
     real_fit = measure.fit
 
-    def recording_fit(items, meta=None):
-        models = real_fit(items, meta)
+    def recording_fit(items, meta=None, settings=None):
+        models = real_fit(items, meta, settings=settings)
         fits.append(([f.call.path.name for f in items], models))
         return models
 
@@ -230,5 +231,16 @@ def test_styles_with_an_installed_model_and_option_errors(
         assert bad.exit_code != 0 and "already includes" in bad.output
         missing = CliRunner().invoke(main, ["eval", str(unseen), "--loso", "sector"])
         assert missing.exit_code != 0 and "no source map" in missing.output
+        # --keep-settings: every fold trains with the installed model's per-behaviour settings
+        given: list = []
+        real_fit = measure.fit
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(measure, "fit", lambda items, settings=None: given.append(settings) or real_fit(items))
+            kept = CliRunner().invoke(
+                main, ["eval", str(small_dir), "--loso", "batch", "--keep-settings", "--json"]
+            )
+        assert kept.exit_code == 0, kept.output
+        assert "settings of the installed model" in json.loads(kept.stdout)["mode"]
+        assert given == [model_settings(models)] * 2
     finally:
         get_settings.cache_clear()

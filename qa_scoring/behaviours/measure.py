@@ -91,8 +91,10 @@ def fit_groups(
     groups: list[str],
     extra: list[Featurised] | None = None,
     progress: Callable[[str], None] | None = None,
+    settings: dict[str, tuple[float, float]] | None = None,
 ) -> list[HeldOut]:
-    """Train once per group with that group's calls held out (``extra`` joins every training set)."""
+    """Train once per group with that group's calls held out (``extra`` joins every training set;
+    ``settings`` fixes each behaviour's (C, n-gram weight) in every fold, as in ``fit``)."""
     if len(groups) != len(items):
         raise ValueError(f"{len(groups)} groups for {len(items)} calls")
     names = sorted(set(groups))
@@ -104,7 +106,7 @@ def fit_groups(
         if progress:
             progress(f"fold {k}/{len(names)}: training without {name} ({len(test)} calls)")
         train_items = [f for f, g in zip(items, groups, strict=True) if g != name] + (extra or [])
-        folds.append(HeldOut(name, test, fit(train_items)))
+        folds.append(HeldOut(name, test, fit(train_items, settings=settings)))
     return folds
 
 
