@@ -21,7 +21,7 @@ from qa_scoring.behaviours import features as feats
 from qa_scoring.behaviours import measure
 from qa_scoring.behaviours.classifier import model_settings
 from qa_scoring.behaviours.labelled import LabelledDataError, load_dir
-from qa_scoring.behaviours.sources import load_sources
+from qa_scoring.behaviours.sources import load_sources, writing_groups
 from qa_scoring.behaviours.spec import BEHAVIOUR_IDS
 from qa_scoring.behaviours.styles import STYLES
 from qa_scoring.cli import main
@@ -73,6 +73,22 @@ def test_source_map_errors_name_the_problem(tmp_path: Path) -> None:
     (tmp_path / "sources.yaml").write_text(SMALL_SOURCES % "banking, banking")
     with pytest.raises(LabelledDataError, match="two sector families"):
         load_sources(tmp_path)
+
+
+def test_training_folds_group_calls_by_writing_batch(tmp_path: Path) -> None:
+    """Inner folds keep a batch together; calls with no batch, or no map, are groups of their own."""
+    mapped, unmapped = tmp_path / "mapped", tmp_path / "reviewed"
+    for folder, names in ((mapped, SMALL[:2] + SMALL[5:7] + ["lab-150.json"]), (unmapped, SMALL[2:4])):
+        folder.mkdir()
+        for name in names:
+            shutil.copy(DATA / name, folder / name)
+    (mapped / "sources.yaml").write_text(SMALL_SOURCES % "banking")
+    calls = load_dir(mapped) + load_dir(unmapped)
+    groups = writing_groups(calls)
+    assert groups[:4] == [f"{mapped}:early"] * 2 + [f"{mapped}:later"] * 2
+    assert groups[4:] == [str(c.path) for c in calls[4:]]  # lab-150 is in no batch; no map
+    project = load_dir(DATA)
+    assert len(set(writing_groups(project))) == len(set(load_sources(DATA).groups(project, "batch")))
 
 
 # --- calibration and group figures ---------------------------------------------------------------

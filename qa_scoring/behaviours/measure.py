@@ -30,6 +30,7 @@ from qa_scoring.behaviours.classifier import BehaviourModels, TurnData, train
 from qa_scoring.behaviours.detector import BehaviourDetector
 from qa_scoring.behaviours.labelled import LabelledCall
 from qa_scoring.behaviours.ngrams import NgramVocabulary
+from qa_scoring.behaviours.sources import writing_groups
 from qa_scoring.behaviours.spec import BEHAVIOUR_IDS
 from qa_scoring.behaviours.static_embed import StaticEmbedder, cached_table
 from qa_scoring.config import Settings, get_settings
@@ -63,7 +64,7 @@ def fit(
     vocab = NgramVocabulary.fit([c for f in items for c in f.features.canonical])
     labels = [f.call.labels for f in items]
     data = TurnData.build([f.features for f in items], vocab, [f.call.tags for f in items], labels, weights)
-    return train(data, labels, vocab, meta, settings)
+    return train(data, labels, vocab, meta, settings, writing_groups([f.call for f in items]))
 
 
 def predict(
@@ -285,12 +286,15 @@ def training_metadata(items: list[Featurised], dirs: list[str]) -> dict:
     from qa_scoring.behaviours import classifier
 
     hashes = {f.call.path.name: f.call.sha256 for f in items}
-    digest = hashlib.sha256(json.dumps(sorted(hashes.items())).encode()).hexdigest()[:12]
+    code = code_digest()
+    # The version names what made the model - the training files and the code - so a retraining with
+    # changed code never reuses the name of a model it differs from (kept versions are found by name).
+    digest = hashlib.sha256(json.dumps([sorted(hashes.items()), code]).encode()).hexdigest()[:12]
     counts = {b: sum(f.call.labels[b] is True for f in items) for b in BEHAVIOUR_IDS}
     return {
         "version": f"{__version__}+{digest}",
         "feature_version": feats.FEATURE_VERSION,
-        "code": code_digest(),
+        "code": code,
         "training_dirs": dirs,
         "files": hashes,
         "counts": {

@@ -49,6 +49,29 @@ class Sources:
         return [self.batch_of(c) if by == "batch" else self.sector_of(c) for c in calls]
 
 
+def writing_groups(calls: list[LabelledCall]) -> list[str]:
+    """Each call's writing batch where its folder's ``sources.yaml`` names one, else the call itself.
+
+    Why: training chooses thresholds and settings on out-of-fold scores. Folds that split a writer's
+    calls score each call with a model that has seen its writer's habits, so the thresholds are set as
+    if every call came from a known writer; folds that hold whole batches out set them for a writer the
+    model has never read, which is every user's case. A call with no batch (reviewed calls exported by
+    ``learn``, a folder without a map) is a group of its own.
+    """
+    maps: dict[Path, Sources | None] = {}
+    out = []
+    for call in calls:
+        folder = call.path.parent
+        if folder not in maps:
+            maps[folder] = load_sources(folder) if (folder / SOURCES_FILE).is_file() else None
+        sources = maps[folder]
+        try:
+            out.append(f"{folder}:{sources.batch_of(call)}" if sources else str(call.path))
+        except LabelledDataError:
+            out.append(str(call.path))
+    return out
+
+
 def call_number(call: LabelledCall) -> int:
     """The number at the end of the call's file name (``lab-123.json`` -> 123)."""
     match = re.search(r"(\d+)$", call.path.stem)
