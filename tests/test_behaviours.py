@@ -428,10 +428,12 @@ def test_a_turn_ending_without_punctuation_or_a_short_reply_is_no_rudeness(detec
 
 @pytest.mark.xfail(
     strict=True,
-    reason="known regression of the 560-call model: the rude agents of lab-481..560 often open with "
-    "'well' and say 'like I said', and this agent's 'Well, like I said, ... if it were me I'd ...' is "
-    "called rude at p .92 (the 480-call model: .86, not asserted). Keeping 'well' and other discourse "
-    "markers out of the rudeness classifier's single words did not fix it (p .82, and a dev false alarm).",
+    reason="known regression since the 560-call model: the writers' rude agents often open with 'well' "
+    "(38% of labelled agent turns with 'well' are rude, 6% of all agent turns, also in lab-561..600, "
+    "whose brief asked for 'well' in polite turns), and this agent's 'Well, like I said, ... if it were "
+    "me I'd ...' is called rude at p .92 (the 480-call model: .86, not asserted). Keeping 'well' and "
+    "other discourse markers out of the rudeness classifier's single words did not fix it (p .82, and "
+    "a dev false alarm).",
 )
 def test_a_chatty_agent_who_helps_is_not_rude(detector) -> None:
     """Register is not rudeness: hedges, "well", "to be honest", a view of one's own, help given."""
