@@ -75,7 +75,7 @@ def test_source_map_errors_name_the_problem(tmp_path: Path) -> None:
         load_sources(tmp_path)
 
 
-def test_training_folds_group_calls_by_writing_batch(tmp_path: Path) -> None:
+def test_writing_groups_are_batches_or_single_calls(tmp_path: Path) -> None:
     """Inner folds keep a batch together; calls with no batch, or no map, are groups of their own."""
     mapped, unmapped = tmp_path / "mapped", tmp_path / "reviewed"
     for folder, names in ((mapped, SMALL[:2] + SMALL[5:7] + ["lab-150.json"]), (unmapped, SMALL[2:4])):
