@@ -142,12 +142,6 @@ def test_negation_window_stops_at_a_clause_break() -> None:
         ("That's not really our problem.", "unprofessional", True),
         ("You should've read the small print.", "unprofessional", True),
         ("Shall I book that in for you?", "unprofessional", False),
-        # a finished request announced in its new state, with nobody named as doing it
-        ("Lovely, and your table's now confirmed for Friday.", "action_taken", True),
-        ("Okay, the withdrawal has been approved.", "action_taken", True),
-        ("Is the appointment confirmed yet?", "action_taken", False),
-        ("Your claim hasn't been processed yet.", "action_taken", False),
-        ("That's your postcode confirmed, thanks.", "action_taken", False),
         ("It's a bit of a pain, to be fair, this is the second time.", "dissatisfied", True),
         ("We're moving house next month so I need to change the address.", "dissatisfied", False),
     ],

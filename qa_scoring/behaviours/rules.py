@@ -274,17 +274,6 @@ _CUES: dict[str, list[str]] = {
         r"|cancelled|renewed|gone through|approved|credited|refunded|reconnected|back on)",
         r"(we'll|we will|i'll|i will) (get|have) (it|that|them|your \w+) "
         r"(repaired|replaced|fixed|sorted|sent)",
-        # the thing asked for, said in its new state ("your booking's confirmed", "the refund has been
-        # processed"): how a finished request is usually announced, with nobody named as doing it
-        r"(your|the|that|this) (\w+ )?(reservation|booking|order|appointment|table|ticket|tickets|room|refund"
-        r"|payment|transfer|withdrawal|cancellation|claim|repair|replacement|change|changes|account|card"
-        r"|password)('s| is| are| has been| have been)( now| all)? (confirmed|booked|done|processed|placed"
-        r"|made|cancelled|approved|completed|set up|updated|reset|scheduled|arranged|sorted|fixed"
-        r"|reactivated|unlocked|activated|gone through|through|on its way)",
-        r"(has|have) (now |just |all )?been (processed|approved|completed|booked|refunded|credited"
-        r"|cancelled|confirmed|updated|reset|waived|arranged|scheduled|issued|applied|reversed|fixed"
-        r"|reconnected|unblocked|activated|replaced|unlocked|reactivated)",
-        r"(you're|you are) all set",
         r"no charge",
     ],
     # passing the problem on rather than solving it: escalation, referral, chasing, review
