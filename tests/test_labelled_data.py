@@ -43,8 +43,8 @@ def test_every_behaviour_is_balanced(spec: dict[str, str]) -> None:
     for name in spec:
         share = report.counts[name] / report.calls
         # Vulnerable customers are a minority of real calls; enough examples, not half, is the bar.
-        # Others need a quarter: with 660 calls that is 160+ examples (ownership, rarer in routine
-        # calls, is at 29.7%).
+        # Others need a quarter: with 700 calls that is 175+ examples (ownership, rarer in routine
+        # calls, is at 29.3%).
         low = 0.1 if name.startswith("vulnerability") else 0.25
         assert low <= share <= 0.7, f"{name} present in {share:.0%} of calls"
 
