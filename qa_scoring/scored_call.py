@@ -69,6 +69,9 @@ class ScorecardResult:
     auto_failed: bool = False
     confidence: float = 1.0
     criteria: list[CriterionResult] = field(default_factory=list)
+    # How sure the pre-score is that the card applies (or not): its rubric's ``applies_when``. A
+    # complaint card on a call that may not be a complaint is scored, but its score is not yet a fact.
+    applies_confidence: float = 1.0
 
 
 @dataclass

@@ -120,10 +120,33 @@ def test_scorer_and_batch_give_the_same_single_wording() -> None:
     ]  # the zeroed card is not also a low score
 
 
+def test_a_score_open_decisions_could_lift_is_a_decision_not_a_low_score() -> None:
+    # A complaint card on a call that may not be a complaint: every criterion is open, so the reviewer
+    # decides it; its pre-score of 17 is not yet a low score.
+    undecided = _card(
+        "lass", "LASS", 17, [_crit("a", open_=True), *[_crit(f"f{i}", "fail", open_=True) for i in range(5)]]
+    )
+    assert _reasons(_scored(undecided)) == ["needs a decision: 6 criteria"]
+    # Low whatever the open criterion turns out to be: both reasons.
+    sure_low = _card(
+        "rater", "RATER", 20, [_crit("a", open_=True), *[_crit(f"f{i}", "fail") for i in range(4)]]
+    )
+    assert _reasons(_scored(sure_low)) == ["low score: RATER 20"]
+    assert rs.score_range(sure_low) == (0.0, 20.0)
+    # A card that may not apply (its applicability rests on an uncertain behaviour): a decision.
+    maybe = replace(
+        _card("lass", "LASS", 20, [_crit("a"), *[_crit(f"f{i}", "fail") for i in range(4)]]),
+        applies_confidence=0.5,
+    )
+    assert _reasons(_scored(maybe)) == []
+    assert _reasons(_scored(replace(maybe, applies_confidence=0.9))) == ["low score: LASS 20"]
+
+
 def test_urgency_order() -> None:
     everything = _scored(
         _card("uk", "UK", 100, [_crit("id", "fail", auto_fail=True)]),
-        _card("rater", "RATER", 20, [_crit("a", open_=True)]),
+        _card("rater", "RATER", 20, [_crit("a"), *[_crit(f"f{i}", "fail") for i in range(4)]]),
+        _card("lass", "LASS", 100, [_crit("b", "fail", auto_fail=True, open_=True)]),
         complaint=True,
         vulnerable=True,
     )

@@ -22,6 +22,8 @@ kind                   when                                                     
                        uncertain signs of vulnerability
 ``complaint call``     the complaint behaviour is present                         0.4 - 0.54
 ``low score``          an applicable scorecard scores under ``review_low_score``  0.25 - 0.39
+                       whatever its open criteria and its applicability
+                       are decided
 ``random sample``      the fair sample of otherwise-unflagged calls               0.1
 =====================  ========================================================  ==========
 
@@ -60,6 +62,7 @@ from dataclasses import dataclass, field
 from qa_scoring.config import Settings
 from qa_scoring.rubric.evaluate import VALUES
 from qa_scoring.scored_call import (
+    DECISION_CONFIDENCE,
     BehaviourResult,
     CriterionResult,
     ReviewPriority,
@@ -186,10 +189,18 @@ def reasons_for(
         reasons.append(Reason(COMPLAINT))
 
     threshold = settings.review_low_score
+    # A score is low when no open decision could change that: not when open criteria could lift it to
+    # the threshold, nor when the card may not apply at all (a complaint card on a call that may not be
+    # a complaint). Those are decisions, counted above.
     low = [
         card
         for card in cards
-        if card.applicable and card.score is not None and not card.auto_failed and card.score < threshold
+        if card.applicable
+        and card.score is not None
+        and not card.auto_failed
+        and card.score < threshold
+        and _highest_score(card) < threshold
+        and card.applies_confidence >= DECISION_CONFIDENCE
     ]
     if low:
         low.sort(key=lambda card: card.score or 0.0)
@@ -210,19 +221,32 @@ def material_open_criteria(card: ScorecardResult, low_score: float) -> list[Crit
     """
     if not card.applicable:
         return []
-    scored = [c for c in card.criteria if c.result != "na"]
-    unsure = [c for c in scored if c.needs_decision]
+    unsure = [c for c in card.criteria if c.result != "na" and c.needs_decision]
     if not unsure:
         return []
     material = [c for c in unsure if c.auto_fail]
-    total = sum(c.weight for c in scored)
-    if total > 0:
-        sure = sum(c.weight * VALUES[c.result] for c in scored if not c.needs_decision)
-        lowest = 100.0 * sure / total
-        highest = 100.0 * (sure + sum(c.weight for c in unsure)) / total
-        if lowest < low_score <= highest:
-            material += [c for c in unsure if not c.auto_fail]
+    span = score_range(card)
+    if span is not None and span[0] < low_score <= span[1]:
+        material += [c for c in unsure if not c.auto_fail]
     return material
+
+
+def _highest_score(card: ScorecardResult) -> float:
+    """The card's score with every open criterion passed (its score when no criteria are listed)."""
+    span = score_range(card)
+    return span[1] if span is not None else card.score or 0.0
+
+
+def score_range(card: ScorecardResult) -> tuple[float, float] | None:
+    """The card's lowest and highest score over every way its open criteria could be decided
+    (each failed or passed in full); None when no criterion is scored."""
+    scored = [c for c in card.criteria if c.result != "na"]
+    total = sum(c.weight for c in scored)
+    if total <= 0:
+        return None
+    sure = sum(c.weight * VALUES[c.result] for c in scored if not c.needs_decision)
+    open_weight = sum(c.weight for c in scored if c.needs_decision)
+    return 100.0 * sure / total, 100.0 * (sure + open_weight) / total
 
 
 def priority(reasons: list[Reason]) -> float:

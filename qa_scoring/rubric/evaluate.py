@@ -198,20 +198,24 @@ def evaluate(
     """Score one rubric for one call (``phrases``: its criteria in plain words, by ``phrase_key``)."""
     call = _Call(behaviours, metrics, phrases, rubric.id)
     applies, app_conf, why_not = call.conditions_hold(rubric.applies_when)
-    if not applies:
-        criteria = [
-            CriterionResult(c.id, c.name, "na", c.weight, round(app_conf, 3), [], c.auto_fail, why_not)
-            for c in rubric.criteria
-        ]
+
+    def not_applicable(criteria: list[CriterionResult]) -> ScorecardResult:
+        conf = round(app_conf, 3)
         return ScorecardResult(
-            rubric.id, rubric.name, rubric.version, False, None, False, round(app_conf, 3), criteria
+            rubric.id, rubric.name, rubric.version, False, None, False, conf, criteria, conf
+        )
+
+    if not applies:
+        return not_applicable(
+            [
+                CriterionResult(c.id, c.name, "na", c.weight, round(app_conf, 3), [], c.auto_fail, why_not)
+                for c in rubric.criteria
+            ]
         )
     criteria = [evaluate_criterion(c, call) for c in rubric.criteria]
     scored = [c for c in criteria if c.result != "na"]
     if not scored:
-        return ScorecardResult(
-            rubric.id, rubric.name, rubric.version, False, None, False, round(app_conf, 3), criteria
-        )
+        return not_applicable(criteria)
     total = sum(c.weight for c in scored)
     auto_failed = any(c.auto_fail and c.result == "fail" for c in scored)
     confidence = min(app_conf, sum(c.weight * c.confidence for c in scored) / total)
@@ -224,6 +228,7 @@ def evaluate(
         auto_failed=auto_failed,
         confidence=round(confidence, 3),
         criteria=criteria,
+        applies_confidence=round(app_conf, 3),
     )
 
 
