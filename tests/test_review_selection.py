@@ -127,18 +127,20 @@ def test_a_score_open_decisions_could_lift_is_a_decision_not_a_low_score() -> No
         "lass", "LASS", 17, [_crit("a", open_=True), *[_crit(f"f{i}", "fail", open_=True) for i in range(5)]]
     )
     assert _reasons(_scored(undecided)) == ["needs a decision: 6 criteria"]
-    # Low whatever the open criterion turns out to be: both reasons.
+    # Low whatever the open criterion turns out to be, so deciding it changes nothing: a low score only.
     sure_low = _card(
         "rater", "RATER", 20, [_crit("a", open_=True), *[_crit(f"f{i}", "fail") for i in range(4)]]
     )
     assert _reasons(_scored(sure_low)) == ["low score: RATER 20"]
     assert rs.score_range(sure_low) == (0.0, 20.0)
-    # A card that may not apply (its applicability rests on an uncertain behaviour): a decision.
+    # A complaint card on a call whose complaint is uncertain: whether it applies is the decision.
     maybe = replace(
         _card("lass", "LASS", 20, [_crit("a"), *[_crit(f"f{i}", "fail") for i in range(4)]]),
         applies_confidence=0.5,
     )
-    assert _reasons(_scored(maybe)) == []
+    unsure = _scored(maybe, complaint=True)
+    unsure.behaviours["complaint"] = BehaviourResult(True, 0.5, probability=0.5, needs_decision=True)
+    assert _reasons(unsure) == ["needs a decision: whether it is a complaint"]
     assert _reasons(_scored(replace(maybe, applies_confidence=0.9))) == ["low score: LASS 20"]
 
 
