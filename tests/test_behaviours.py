@@ -252,6 +252,48 @@ def test_two_turns_that_carry_a_call_together_are_its_evidence(embedder) -> None
     assert not result["greeting"].present and not result["greeting"].evidence
 
 
+def test_a_call_is_read_as_a_whole_by_the_stacker(embedder) -> None:
+    """With a stacker, a behaviour's decision weighs the other behaviours' call scores; without one
+    (a model trained before it) each behaviour reads its own call score alone, as it always did."""
+    from qa_scoring.behaviours import features as feats
+    from qa_scoring.behaviours.classifier import LEARNED, BehaviourModels
+
+    call = _call([("agent", "Hello."), ("customer", "It's late again today."), ("agent", "Right.")])
+    cf = feats.call_features(call, embedder)
+    scores = {b: np.zeros(3) for b in LEARNED}
+    scores["complaint"] = np.array([0.0, 0.55, 0.0])
+    scores["apology"] = np.array([0.0, 0.0, 0.02])
+    alone = BehaviourModels({}, {}, dict.fromkeys(LEARNED, 0.5), None)  # type: ignore[arg-type]
+    assert BehaviourDetector(alone, embedder).decide(call, cf, scores)["complaint"].present
+
+    # A stacker for which a weak complaint counts only when the agent apologises for something.
+    weights = np.zeros(len(LEARNED) + 1)
+    weights[LEARNED.index("complaint")] = 1.0  # read as log-odds
+    weights[LEARNED.index("apology")] = 1.0  # read as the call score, 0 to 1
+    weights[-1] = -1.0
+    stacked = BehaviourModels(
+        {},
+        {},
+        dict.fromkeys(LEARNED, 0.5),
+        None,  # type: ignore[arg-type]
+        stack={"complaint": weights},
+        evidence_threshold={"complaint": 0.5},
+    )
+    result = BehaviourDetector(stacked, embedder).decide(call, cf, scores)["complaint"]
+    assert not result.present and result.probability < 0.5
+    # the turn over the evidence bar is still shown, so a reviewer sees what was weighed
+    assert [e.turn_index for e in result.evidence] == [1]
+
+
+def test_stacker_keeps_the_own_score_when_no_group_can_be_held_out() -> None:
+    from qa_scoring.behaviours.classifier import _fit_stack
+
+    own = np.array([[2.0, -1.0], [-2.0, 0.5], [1.0, 0.0]])
+    weights, stacked = _fit_stack(own, 0, np.array([True, False, True]), np.ones(3), np.zeros(3))
+    assert weights.tolist() == [1.0, 0.0, 0.0]
+    assert np.allclose(stacked, 1 / (1 + np.exp(-own[:, 0])))
+
+
 # ----------------------------------------------------------------------------- data and models
 
 
@@ -475,11 +517,14 @@ def test_training_is_reproducible(embedder) -> None:
     """The same calls give the same model, although the behaviours' fits run in parallel threads."""
     from qa_scoring.behaviours import measure
 
-    calls = load_dir(Path(__file__).parents[1] / "data" / "labelled")[:16]
+    # 16 calls from as many writing batches, so that the inner folds (by batch) and the stacker exist
+    calls = load_dir(Path(__file__).parents[1] / "data" / "labelled")[::44]
     first, second = (measure.fit(measure.featurise(calls, embedder)) for _ in range(2))
     assert first.threshold == second.threshold and first.aggregate == second.aggregate
     assert all(np.array_equal(first.coef[b], second.coef[b]) for b in first.coef)
     assert first.intercept == second.intercept
+    assert first.stack.keys() == second.stack.keys() == set(first.coef)
+    assert all(np.array_equal(first.stack[b], second.stack[b]) for b in first.stack)
 
 
 def test_saved_model_loads_and_scores_the_same(trained, embedder, dev_calls, tmp_path) -> None:

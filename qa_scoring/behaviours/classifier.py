@@ -1,10 +1,12 @@
 """Per-behaviour turn classifiers, their call-level thresholds, and how they are stored.
 
 One logistic regression per behaviour scores the turns of the behaviour's speaker, from the dense
-turn row (``features``) and the turn's word n-grams (``ngrams``); the call shows the behaviour when
-its score - its best turn's, or its best two turns' evidence added up (``AGGREGATES``) - clears a
-threshold. The threshold is chosen on out-of-fold turn scores of the *training* calls only (grouped by
-writing batch where the calls have one, else by call), so evaluation never tunes on its test fold.
+turn row (``features``) and the turn's word n-grams (``ngrams``). A behaviour's call score is its best
+turn's, or its best two turns' evidence added up (``AGGREGATES``); the call is then read as a whole
+(``STACK_C``): the call shows the behaviour when its own call score, weighed beside every other
+behaviour's, clears a threshold. Thresholds and that weighing are chosen on out-of-fold scores of the
+*training* calls only (grouped by writing batch where the calls have one, else by call), so
+evaluation never tunes on its test fold.
 Some behaviours have a necessary lexical cue (a thanks needs a thanks word; an apology needs an
 apology word that no veto covers); the gate zeroes turns without it, which is where rules are
 stronger than embeddings. Hold etiquette is structural (ask before a hold, thanks after it) and
@@ -70,6 +72,18 @@ TALK_OVER_SCORE = 0.95
 # on two held-out batch sets (lab-521..560, lab-561..600): recall .30 / .75 against .20 / .75, but
 # precision .69 against .75 on the second, so the floor stays.
 PRECISION_FLOOR: dict[str, float] = {"unprofessional": 0.95}
+# Regularisation of the call-level stacker: per behaviour, a logistic regression on every learned
+# behaviour's call score (``stack_inputs``), fitted on the training calls' out-of-fold call scores.
+# Why: a call's behaviours come together, and what one turn's words leave open the rest of the call
+# often settles - a blunt turn from an agent who shows no empathy in a complaint call is more likely
+# rude than the same words in a warm call; a customer who sounds anxious once and is then offered
+# support was likely vulnerable. Measured with writing batches and sector families held out (README,
+# "Behaviour detection"). Strong regularisation keeps each behaviour's own score the main evidence:
+# with 17 inputs and a few hundred calls, a weak penalty learns one writer's habits (which
+# behaviours her agents do together).
+STACK_C = 0.3
+# The bound on the behaviour's own call score, as log-odds, in what its stacker reads (``stack_inputs``).
+STACK_OWN_LOG_ODDS = 6.0
 # Behaviour -> the rule cue a turn needs to show it at all.
 GATES: dict[str, str] = {"apology": "apology_clean", "thanks": "thanks", "recording_disclosure": "recording"}
 STRUCTURAL = ("hold_etiquette",)
@@ -152,8 +166,14 @@ class BehaviourModels:
     vocab: NgramVocabulary
     meta: dict = field(default_factory=dict)
     aggregate: dict[str, str] = field(default_factory=dict)  # behaviour -> one of AGGREGATES
-    # behaviour -> (slope, offset) of the Platt scaling from call score to probability (``calibrate``)
+    # behaviour -> (slope, offset) of the Platt scaling from stacked score to probability (``calibrate``)
     calibration: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # behaviour -> weights over LEARNED's call log-odds, then the intercept (``STACK_C``); a behaviour
+    # without one reads its own call score alone, as models trained before the stacker did.
+    stack: dict[str, np.ndarray] = field(default_factory=dict)
+    # behaviour -> the call-score threshold of the behaviour's own turns: a turn over it is evidence.
+    # ``threshold`` is on the stacked score; without a stacker the two are the same.
+    evidence_threshold: dict[str, float] = field(default_factory=dict)
 
     def call_score(
         self,
@@ -162,17 +182,32 @@ class BehaviourModels:
         decisive: np.ndarray | None = None,
         short: np.ndarray | None = None,
     ) -> float:
-        """One call's score for the behaviour, to compare with its threshold (``call_scores``)."""
+        """One call's score for the behaviour from its own turns alone (``call_scores``)."""
         call = np.zeros(len(turn_scores), dtype=np.int64)
         how = self.aggregate.get(behaviour, AGGREGATES[0])
         reference = self.meta.get("reference_units", {}).get(WHO[behaviour])
         return float(call_scores(turn_scores, call, 1, how, decisive, reference, short)[0])
 
-    def probability(self, behaviour: str, call_score: float) -> float:
-        """The calibrated probability that the call shows the behaviour, given its call score."""
+    def stacked(self, own: dict[str, float]) -> dict[str, float]:
+        """Each behaviour's score read beside the others' (``own``: every LEARNED call score), to
+        compare with its ``threshold``."""
+        scores = np.array([[own[b] for b in LEARNED]])
+        out = {}
+        for k, b in enumerate(LEARNED):
+            w = self.stack.get(b)
+            x = stack_inputs(scores, k)[0]
+            out[b] = float(_sigmoid(x[k] if w is None else float(w[:-1] @ x + w[-1])))
+        return out
+
+    def evidence_bar(self, behaviour: str) -> float:
+        """The turn score over which a turn is shown as the behaviour's evidence."""
+        return self.evidence_threshold.get(behaviour, self.threshold[behaviour])
+
+    def probability(self, behaviour: str, stacked_score: float) -> float:
+        """The calibrated probability that the call shows the behaviour, given its stacked score."""
         slope, offset = self.calibration.get(behaviour, (1.0, 0.0))
-        z = slope * _margin(np.array([call_score]), self.threshold[behaviour])[0] + offset
-        return float(1.0 / (1.0 + np.exp(-z)))
+        z = slope * _margin(np.array([stacked_score]), self.threshold[behaviour])[0] + offset
+        return float(_sigmoid(z))
 
     def turn_scores(self, data: TurnData) -> dict[str, np.ndarray]:
         """Probability per turn row for each learned behaviour; 0 for the wrong speaker or a closed gate."""
@@ -197,11 +232,15 @@ class BehaviourModels:
             folder / "weights.npz",
             **{f"coef_{b}": self.coef[b] for b in LEARNED},
             **{f"intercept_{b}": np.array([self.intercept[b]]) for b in LEARNED},
+            **{f"stack_{b}": w for b, w in self.stack.items()},
             idf=self.vocab.idf,
         )
         (folder / "ngrams.json").write_text(json.dumps(self.vocab.terms), encoding="utf-8")
         (folder / "thresholds.json").write_text(
             json.dumps(self.threshold, indent=2, sort_keys=True), encoding="utf-8"
+        )
+        (folder / "evidence_thresholds.json").write_text(
+            json.dumps(self.evidence_threshold, indent=2, sort_keys=True), encoding="utf-8"
         )
         (folder / "aggregates.json").write_text(
             json.dumps(self.aggregate, indent=2, sort_keys=True), encoding="utf-8"
@@ -227,6 +266,10 @@ class BehaviourModels:
         terms = json.loads((folder / "ngrams.json").read_text(encoding="utf-8"))
         aggregate = json.loads((folder / "aggregates.json").read_text(encoding="utf-8"))
         calibration = json.loads((folder / "calibration.json").read_text(encoding="utf-8"))
+        # Models trained before the stacker have neither: they score as they always did.
+        evidence_file = folder / "evidence_thresholds.json"
+        evidence = json.loads(evidence_file.read_text(encoding="utf-8")) if evidence_file.is_file() else {}
+        stack = {b: weights[f"stack_{b}"] for b in LEARNED if f"stack_{b}" in weights}
         unknown = {b: a for b, a in aggregate.items() if a not in AGGREGATES}
         if unknown:
             raise ValueError(f"{folder}: unknown call aggregate(s) {unknown}")
@@ -238,6 +281,8 @@ class BehaviourModels:
             meta,
             {b: aggregate[b] for b in LEARNED},
             {b: (float(calibration[b][0]), float(calibration[b][1])) for b in LEARNED},
+            stack,
+            {b: float(t) for b, t in evidence.items()},
         )
 
 
@@ -410,6 +455,15 @@ def precise_threshold(
     return float((good.min() + good.max()) / 2)
 
 
+def _log_odds(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-4, 1 - 1e-4)
+    return np.log(p / (1 - p))
+
+
+def _sigmoid(z: np.ndarray | float) -> np.ndarray | float:
+    return 1.0 / (1.0 + np.exp(-z))
+
+
 def _margin(calls: np.ndarray, threshold: float) -> np.ndarray:
     """Log-odds of the call score minus the threshold's: 0 at the decision boundary."""
     p = np.clip(calls, 1e-4, 1 - 1e-4)
@@ -484,8 +538,10 @@ def train(
     aggregate = dict.fromkeys(LEARNED, AGGREGATES[0])
     calibration = dict.fromkeys(LEARNED, (1.0, 0.0))
     reference = reference_units(data)
+    stack: dict[str, np.ndarray] = {}
+    evidence_threshold: dict[str, float] = {}
     if folds >= 2:
-        chosen_calls: dict[str, np.ndarray] = {}
+        chosen_calls: dict[str, np.ndarray] = {}  # every call's out-of-fold score, at the chosen setting
         splits = list(GroupKFold(n_splits=folds).split(data.roles, groups=call_group[data.call]))
         best_f1 = dict.fromkeys(LEARNED, -1.0)
         candidates = [settings] if settings else [dict.fromkeys(LEARNED, s) for s in SETTINGS]
@@ -501,19 +557,22 @@ def train(
             for b in LEARNED:
                 for how in AGGREGATES:
                     decisive = data.talk_over if b == TALK_OVER else None
-                    calls = call_scores(
+                    every = call_scores(
                         oof[b], data.call, n_calls, how, decisive, reference[WHO[b]], data.short
                     )
-                    calls, y, w = calls[known[b]], truth[b][known[b]], call_weight[known[b]]
-                    if b in PRECISION_FLOOR:
-                        t = precise_threshold(calls, y, PRECISION_FLOOR[b], w)
-                    else:
-                        t = best_threshold(calls, y, weight=w)
+                    calls, y, w = every[known[b]], truth[b][known[b]], call_weight[known[b]]
+                    t = _threshold(b, calls, y, w)
                     f1 = _f1_at(calls, y, t, w)
                     if f1 > best_f1[b] + (SELECTION_MARGIN if best_f1[b] >= 0 else 0.0):
-                        best_f1[b], chosen[b], thresholds[b], aggregate[b] = f1, candidate[b], t, how
-                        chosen_calls[b] = calls
-        calibration = {b: calibrate(chosen_calls[b], truth[b][known[b]], thresholds[b]) for b in LEARNED}
+                        best_f1[b], chosen[b], evidence_threshold[b], aggregate[b] = f1, candidate[b], t, how
+                        chosen_calls[b] = every
+        every_score = np.column_stack([chosen_calls[b] for b in LEARNED])
+        for k, b in enumerate(LEARNED):
+            rows = known[b]
+            x = stack_inputs(every_score[rows], k)
+            stack[b], stacked = _fit_stack(x, k, truth[b][rows], call_weight[rows], call_group[rows])
+            thresholds[b] = _threshold(b, stacked, truth[b][rows], call_weight[rows])
+            calibration[b] = calibrate(stacked, truth[b][rows], thresholds[b])
     coef, intercept = _fit_weights(data, all_rows, chosen)
     meta = {
         **(meta or {}),
@@ -522,4 +581,58 @@ def train(
         "C": {b: chosen[b][0] for b in LEARNED},
         "ngram_weight": {b: chosen[b][1] for b in LEARNED},
     }
-    return BehaviourModels(coef, intercept, thresholds, vocab, meta, aggregate, calibration)
+    return BehaviourModels(
+        coef, intercept, thresholds, vocab, meta, aggregate, calibration, stack, evidence_threshold
+    )
+
+
+def stack_inputs(scores: np.ndarray, k: int) -> np.ndarray:
+    """What behaviour ``k``'s stacker reads of each call (rows of ``scores``: every LEARNED call score).
+
+    Its own score as log-odds, bounded, so that it keeps its resolution near the threshold; the
+    others as they are, between 0 and 1. Why not log-odds for all: a behaviour a call plainly lacks
+    has log-odds as low as the clipping allows, so a small weight on it became a large push on
+    calls unlike the training ones (an agent's harmless "one sec" was called rude because the call
+    had no vulnerable customer to support); bounded, another behaviour can move a call by no more
+    than its weight.
+    """
+    x = scores.astype(float).copy()
+    x[:, k] = np.clip(_log_odds(scores[:, k]), -STACK_OWN_LOG_ODDS, STACK_OWN_LOG_ODDS)
+    return x
+
+
+def _threshold(behaviour: str, calls: np.ndarray, truth: np.ndarray, weight: np.ndarray) -> float:
+    """The call-level decision threshold: precision first where a floor is set, else best F1."""
+    if behaviour in PRECISION_FLOOR:
+        return precise_threshold(calls, truth, PRECISION_FLOOR[behaviour], weight)
+    return best_threshold(calls, truth, weight=weight)
+
+
+def _fit_stack(
+    inputs: np.ndarray, k: int, truth: np.ndarray, weight: np.ndarray, groups: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Behaviour ``k``'s stacker (weights, then intercept) on the calls' ``stack_inputs`` (made from
+    out-of-fold call scores), and its own out-of-fold scores of those calls, on which its threshold and
+    calibration are chosen.
+
+    The calls are split by the same groups (writing batches) as the turn models' folds. With too few
+    groups to hold any out, the behaviour keeps its own call score.
+    """
+    folds = min(INNER_FOLDS, len(np.unique(groups)))
+    if folds < 2:
+        identity = np.zeros(inputs.shape[1] + 1)
+        identity[k] = 1.0
+        return identity, _sigmoid(inputs[:, k])
+    stacked = np.zeros(len(truth))
+    for train_idx, test_idx in GroupKFold(n_splits=folds).split(inputs, groups=groups):
+        w = _fit_stacker(inputs[train_idx], truth[train_idx], weight[train_idx])
+        stacked[test_idx] = _sigmoid(inputs[test_idx] @ w[:-1] + w[-1])
+    return _fit_stacker(inputs, truth, weight), stacked
+
+
+def _fit_stacker(inputs: np.ndarray, truth: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    if truth.all() or not truth.any():  # one class only: a constant, as ``_fit_one`` gives
+        return np.r_[np.zeros(inputs.shape[1]), 8.0 if truth.all() else -8.0]
+    model = LogisticRegression(C=STACK_C, solver="lbfgs", max_iter=1000)
+    model.fit(inputs, truth, sample_weight=weight)
+    return np.r_[model.coef_[0], model.intercept_[0]]

@@ -184,16 +184,20 @@ class BehaviourDetector:
     ) -> dict[str, BehaviourResult]:
         out: dict[str, BehaviourResult] = {}
         short = np.array([len(c.split()) <= SHORT_TURN_WORDS for c in cf.canonical], dtype=bool)
-        for b in BEHAVIOUR_IDS:
-            if b not in LEARNED:
-                continue
-            p, t = scores[b], self.models.threshold[b]
-            best = self.models.call_score(b, p, cf.talk_over if b == TALK_OVER else None, short)
-            present = best > t
+        own = {
+            b: self.models.call_score(b, scores[b], cf.talk_over if b == TALK_OVER else None, short)
+            for b in LEARNED
+        }
+        stacked = self.models.stacked(own)
+        for b in LEARNED:
+            p = scores[b]
+            present = stacked[b] > self.models.threshold[b]
             ranked = [int(i) for i in np.argsort(-p, kind="stable") if p[i] > 0 and cf.roles[i] == WHO[b]]
-            # The turns over the threshold; when only two turns together carry the call, those two.
-            shown = [i for i in ranked if p[i] > t] or (ranked[:2] if present else [])
+            # The turns over the evidence bar; when the call is carried by weaker turns (two together,
+            # or one read beside the rest of the call), the best two.
+            bar = self.models.evidence_bar(b)
+            shown = [i for i in ranked if p[i] > bar] or (ranked[:2] if present else [])
             evidence = [_evidence(cf, i) for i in sorted(shown[:MAX_EVIDENCE])]
-            out[b] = _result(present, self.models.probability(b, best), evidence)
+            out[b] = _result(present, self.models.probability(b, stacked[b]), evidence)
         out["hold_etiquette"] = hold_etiquette(cf)
         return {b: out[b] for b in BEHAVIOUR_IDS}
