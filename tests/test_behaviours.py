@@ -516,6 +516,7 @@ def test_asr_style_costs_at_most_five_points(trained, embedder, dev_calls, dev_w
 def test_training_is_reproducible(embedder) -> None:
     """The same calls give the same model, although the behaviours' fits run in parallel threads."""
     from qa_scoring.behaviours import measure
+    from qa_scoring.behaviours.classifier import LEARNED
 
     # 16 calls from as many writing batches, so that the inner folds (by batch) and the stacker exist
     calls = load_dir(Path(__file__).parents[1] / "data" / "labelled")[::44]
@@ -525,6 +526,10 @@ def test_training_is_reproducible(embedder) -> None:
     assert first.intercept == second.intercept
     assert first.stack.keys() == second.stack.keys() == set(first.coef)
     assert all(np.array_equal(first.stack[b], second.stack[b]) for b in first.stack)
+    # rudeness reads its own call score alone (NOT_STACKED)
+    own_only = np.zeros(len(LEARNED) + 1)
+    own_only[LEARNED.index("unprofessional")] = 1.0
+    assert np.array_equal(first.stack["unprofessional"], own_only)
 
 
 def test_saved_model_loads_and_scores_the_same(trained, embedder, dev_calls, tmp_path) -> None:
@@ -537,3 +542,29 @@ def test_saved_model_loads_and_scores_the_same(trained, embedder, dev_calls, tmp
     for call in dev_calls[:3]:
         a, b = loaded.detect(call.transcript), fresh.detect(call.transcript)
         assert {k: v.present for k, v in a.items()} == {k: v.present for k, v in b.items()}
+
+
+def test_a_model_trained_before_the_stacker_loads_and_scores_as_before(
+    trained, embedder, dev_calls, tmp_path
+) -> None:
+    """Kept model versions from before the stacker (no stack weights, no evidence thresholds) still
+    load, and each behaviour reads its own call score alone."""
+    from dataclasses import replace
+
+    old = replace(trained, stack={}, evidence_threshold={})
+    folder = tmp_path / "behaviours"
+    old.save(folder)
+    embedder.save(folder)
+    loaded = BehaviourDetector.load(Settings(models_dir=tmp_path))
+    assert loaded.models.stack == {} and loaded.models.evidence_threshold == {}
+    from qa_scoring.behaviours.classifier import SHORT_TURN_WORDS, TALK_OVER
+
+    for call in dev_calls[:3]:
+        cf = loaded.features(call.transcript)
+        scores = loaded.turn_scores(cf)
+        result = loaded.decide(call.transcript, cf, scores)
+        short = np.array([len(c.split()) <= SHORT_TURN_WORDS for c in cf.canonical])
+        for b in loaded.models.threshold:
+            decisive = cf.talk_over if b == TALK_OVER else None
+            own = loaded.models.call_score(b, scores[b], decisive, short)
+            assert result[b].present == (own > loaded.models.threshold[b]), b
