@@ -75,12 +75,11 @@ PRECISION_FLOOR: dict[str, float] = {"unprofessional": 0.95}
 # Regularisation of the call-level stacker: per behaviour, a logistic regression on every learned
 # behaviour's call score (``stack_inputs``), fitted on the training calls' out-of-fold call scores.
 # Why: a call's behaviours come together, and what one turn's words leave open the rest of the call
-# often settles - a blunt turn from an agent who shows no empathy in a complaint call is more likely
-# rude than the same words in a warm call; a customer who sounds anxious once and is then offered
-# support was likely vulnerable. Measured with writing batches and sector families held out (README,
-# "Behaviour detection"). Strong regularisation keeps each behaviour's own score the main evidence:
-# with 17 inputs and a few hundred calls, a weak penalty learns one writer's habits (which
-# behaviours her agents do together).
+# often settles - a customer who sounds anxious once and is then offered support was likely
+# vulnerable (rudeness is the exception, ``NOT_STACKED``). Measured with writing batches and sector
+# families held out (README, "Behaviour detection"). Strong regularisation keeps each behaviour's
+# own score the main evidence: with 17 inputs and a few hundred calls, a weak penalty learns one
+# writer's habits (which behaviours her agents do together).
 STACK_C = 0.3
 # Behaviours the stacker does not read: decided from their own turns alone. Rudeness, because a
 # false accusation is the pre-score that most damages an agent's trust in QA, and what the stacker
@@ -175,7 +174,7 @@ class BehaviourModels:
     aggregate: dict[str, str] = field(default_factory=dict)  # behaviour -> one of AGGREGATES
     # behaviour -> (slope, offset) of the Platt scaling from stacked score to probability (``calibrate``)
     calibration: dict[str, tuple[float, float]] = field(default_factory=dict)
-    # behaviour -> weights over LEARNED's call log-odds, then the intercept (``STACK_C``); a behaviour
+    # behaviour -> weights over its ``stack_inputs``, then the intercept (``STACK_C``); a behaviour
     # without one reads its own call score alone, as models trained before the stacker did.
     stack: dict[str, np.ndarray] = field(default_factory=dict)
     # behaviour -> the call-score threshold of the behaviour's own turns: a turn over it is evidence.
@@ -473,9 +472,7 @@ def _sigmoid(z: np.ndarray | float) -> np.ndarray | float:
 
 def _margin(calls: np.ndarray, threshold: float) -> np.ndarray:
     """Log-odds of the call score minus the threshold's: 0 at the decision boundary."""
-    p = np.clip(calls, 1e-4, 1 - 1e-4)
-    t = min(max(threshold, 1e-4), 1 - 1e-4)
-    return np.log(p / (1 - p)) - np.log(t / (1 - t))
+    return _log_odds(calls) - _log_odds(np.array(threshold))
 
 
 def calibrate(calls: np.ndarray, truth: np.ndarray, threshold: float) -> tuple[float, float]:
