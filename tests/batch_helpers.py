@@ -57,14 +57,30 @@ def env_for(settings: Settings) -> dict[str, str]:
     return env
 
 
+def die_with_parent() -> None:
+    """Ask Linux to SIGTERM this (child) process when the test run that started it dies.
+
+    A test's ``finally`` stops its workers, but a run that is killed (Ctrl-C twice, a CI timeout)
+    never gets there: its workers lived on and took the next run's tasks from the shared Redis
+    broker, writing them to a database that no longer existed, so the next run's Celery tests hung.
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGTERM), 0, 0, 0)
+
+
 def start_worker(settings: Settings, log: Path, concurrency: int = 1) -> subprocess.Popen:
-    """``qa-scoring worker`` in its own process group, so a test can kill it whole as a machine dies."""
+    """``qa-scoring worker`` in its own process group, so a test can kill it whole as a machine dies,
+    and bound to the test run's life (``die_with_parent``)."""
     return subprocess.Popen(
         [*CLI, "worker", "--concurrency", str(concurrency)],
         env=env_for(settings) | {"QA_SCORING_JOB_LEASE_S": str(settings.job_lease_s)},
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        preexec_fn=die_with_parent,
     )
 
 

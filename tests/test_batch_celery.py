@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import os
-import signal
 import socket
-import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from batch_helpers import batch_settings, env_for, short_calls
+from batch_helpers import batch_settings, short_calls, start_worker, stop_workers
 from sqlalchemy import func, select
 
 from qa_scoring.batch.options import BatchOptions
@@ -28,20 +25,7 @@ def test_celery_worker_processes_calls(postgres_url: str, redis_url: str, tmp_pa
     )
     calls = short_calls(tmp_path / "in", 2, seconds=8.0)
     upgrade(postgres_url)
-    log = (tmp_path / "worker.log").open("w")
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from qa_scoring.cli import main; main()",
-            "worker",
-            "--concurrency",
-            "1",
-        ],
-        env=env_for(settings),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    worker = start_worker(settings, tmp_path / "worker.log")
     try:
         options = BatchOptions(
             paths=[str(tmp_path / "in")],
@@ -52,12 +36,7 @@ def test_celery_worker_processes_calls(postgres_url: str, redis_url: str, tmp_pa
         )
         result = run_batch(settings, options)
     finally:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-        log.close()
+        stop_workers([worker])
     output = (tmp_path / "worker.log").read_text()
     assert result.report["scored"] == len(calls), output[-3000:]
     assert result.report["failed"] == []
