@@ -241,6 +241,8 @@ def test_styles_with_an_installed_model_and_option_errors(
         result = CliRunner().invoke(main, ["eval", str(unseen), "--styles"])
         assert result.exit_code == 0, result.output
         assert "installed model" in result.output and "<- worst style" in result.output
+        for figure in ("precision", "recall", "f1", "kappa"):
+            assert f"{figure} by style" in result.output
         for style in STYLES:
             assert f"\n{style} " in result.output
         bad = CliRunner().invoke(main, ["eval", str(unseen), "--styles", "--asr-style"])

@@ -112,7 +112,8 @@ def _styles(output: dict) -> None:
     click.echo("")
     names = list(styles)
     width = max(9, *(len(n) for n in names)) + 1
-    for figure in ("f1", "kappa"):
+    # precision and recall too: the bar on rudeness is a precision at a recall, in every style
+    for figure in ("precision", "recall", "f1", "kappa"):
         click.echo(f"{figure} by style (* lowest of the row, where they differ)")
         click.echo(f"{'behaviour':24s}" + "".join(f"{n:>{width}s}" for n in names))
         for b in _measured(styles.values()):
