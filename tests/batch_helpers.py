@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import subprocess
@@ -57,6 +58,12 @@ def env_for(settings: Settings) -> dict[str, str]:
     return env
 
 
+# libc's prctl, looked up here in the parent: the child between fork and exec should only call it
+# (loading a library there can wait on a lock another thread of the test run held at the fork).
+_PRCTL = ctypes.CDLL(None, use_errno=True).prctl if sys.platform.startswith("linux") else None
+_PR_SET_PDEATHSIG = 1
+
+
 def die_with_parent() -> None:
     """Ask Linux to SIGTERM this (child) process when the test run that started it dies.
 
@@ -64,11 +71,8 @@ def die_with_parent() -> None:
     never gets there: its workers lived on and took the next run's tasks from the shared Redis
     broker, writing them to a database that no longer existed, so the next run's Celery tests hung.
     """
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        pr_set_pdeathsig = 1
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGTERM), 0, 0, 0)
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
 
 
 def start_worker(settings: Settings, log: Path, concurrency: int = 1) -> subprocess.Popen:

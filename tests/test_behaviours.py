@@ -551,14 +551,14 @@ def test_a_model_trained_before_the_stacker_loads_and_scores_as_before(
     load, and each behaviour reads its own call score alone."""
     from dataclasses import replace
 
+    from qa_scoring.behaviours.classifier import SHORT_TURN_WORDS, TALK_OVER
+
     old = replace(trained, stack={}, evidence_threshold={})
     folder = tmp_path / "behaviours"
     old.save(folder)
     embedder.save(folder)
     loaded = BehaviourDetector.load(Settings(models_dir=tmp_path))
     assert loaded.models.stack == {} and loaded.models.evidence_threshold == {}
-    from qa_scoring.behaviours.classifier import SHORT_TURN_WORDS, TALK_OVER
-
     for call in dev_calls[:3]:
         cf = loaded.features(call.transcript)
         scores = loaded.turn_scores(cf)
