@@ -285,6 +285,40 @@ def test_a_call_is_read_as_a_whole_by_the_stacker(embedder) -> None:
     assert [e.turn_index for e in result.evidence] == [1]
 
 
+def test_the_whole_call_can_only_ask_for_a_decision_on_rudeness(embedder) -> None:
+    """Rudeness is asserted from the agent's own turns; the whole call's reading is the probability
+    shown, so a call the rest of it makes look rude is left to a reviewer, never called rude."""
+    from qa_scoring.behaviours import features as feats
+    from qa_scoring.behaviours.classifier import LEARNED, BehaviourModels
+
+    call = _call([("agent", "Hello."), ("customer", "This is a joke."), ("agent", "Fine. Anything else?")])
+    cf = feats.call_features(call, embedder)
+    scores = {b: np.zeros(3) for b in LEARNED}
+    scores["unprofessional"] = np.array([0.05, 0.0, 0.3])
+    scores["complaint"] = np.array([0.0, 0.9, 0.0])
+    # a context reading for which a complaint call with a middling agent turn is likely rude
+    weights = np.zeros(len(LEARNED) + 1)
+    weights[LEARNED.index("unprofessional")] = 1.0
+    weights[LEARNED.index("complaint")] = 4.0
+    weights[-1] = -1.0
+    models = BehaviourModels(
+        {},
+        {},
+        dict.fromkeys(LEARNED, 0.5),
+        None,  # type: ignore[arg-type]
+        context={"unprofessional": weights},
+        context_calibration={"unprofessional": (0.5, 1.0, 0.0)},
+    )
+    result = BehaviourDetector(models, embedder).decide(call, cf, scores)["unprofessional"]
+    assert not result.present  # the own turns (0.3) stay under the threshold
+    assert result.probability > 0.5 and result.needs_decision
+    assert [e.turn_index for e in result.evidence] == [0, 2]  # where a reviewer should look
+
+    scores["complaint"] = np.zeros(3)  # nothing else in the call says so: a sure "not rude"
+    result = BehaviourDetector(models, embedder).decide(call, cf, scores)["unprofessional"]
+    assert not result.present and not result.needs_decision and result.evidence == []
+
+
 def test_stacker_keeps_the_own_score_when_no_group_can_be_held_out() -> None:
     from qa_scoring.behaviours.classifier import _fit_stack
 
@@ -530,6 +564,10 @@ def test_training_is_reproducible(embedder) -> None:
     own_only = np.zeros(len(LEARNED) + 1)
     own_only[LEARNED.index("unprofessional")] = 1.0
     assert np.array_equal(first.stack["unprofessional"], own_only)
+    # ... and the whole call's reading of it is kept beside, for the probability shown
+    assert first.context.keys() == {"unprofessional"}
+    assert first.context_calibration == second.context_calibration
+    assert np.array_equal(first.context["unprofessional"], second.context["unprofessional"])
 
 
 def test_saved_model_loads_and_scores_the_same(trained, embedder, dev_calls, tmp_path) -> None:
@@ -542,6 +580,7 @@ def test_saved_model_loads_and_scores_the_same(trained, embedder, dev_calls, tmp
     for call in dev_calls[:3]:
         a, b = loaded.detect(call.transcript), fresh.detect(call.transcript)
         assert {k: v.present for k, v in a.items()} == {k: v.present for k, v in b.items()}
+        assert {k: v.probability for k, v in a.items()} == {k: v.probability for k, v in b.items()}
 
 
 def test_a_model_trained_before_the_stacker_loads_and_scores_as_before(
@@ -553,12 +592,13 @@ def test_a_model_trained_before_the_stacker_loads_and_scores_as_before(
 
     from qa_scoring.behaviours.classifier import SHORT_TURN_WORDS, TALK_OVER
 
-    old = replace(trained, stack={}, evidence_threshold={})
+    old = replace(trained, stack={}, evidence_threshold={}, context={}, context_calibration={})
     folder = tmp_path / "behaviours"
     old.save(folder)
     embedder.save(folder)
     loaded = BehaviourDetector.load(Settings(models_dir=tmp_path))
     assert loaded.models.stack == {} and loaded.models.evidence_threshold == {}
+    assert loaded.models.context == {}
     for call in dev_calls[:3]:
         cf = loaded.features(call.transcript)
         scores = loaded.turn_scores(cf)

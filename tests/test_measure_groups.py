@@ -120,6 +120,7 @@ def test_calibration_counts_auto_decided_share_accuracy_and_precision() -> None:
     assert one["auto_accuracy"] == pytest.approx(2 / 3, abs=1e-4)  # 0.95 right, 0.9 wrong, 0.05 right
     assert one["auto_precision"] == 0.5  # of the two asserted present, one is
     assert one["review_accuracy"] == 0.5
+    assert one["reach"] == 1.0  # 0.95 asserted, 0.6 and 0.4 left to a reviewer
     assert cal["pooled"]["decisions"] == 5 * len(BEHAVIOUR_IDS) and cal["pooled"]["auto_share"] == 0.6
     # a result with no probability falls back to its confidence
     assert measure.probability(BehaviourResult(False, 0.8)) == pytest.approx(0.2)

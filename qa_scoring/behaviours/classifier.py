@@ -88,11 +88,17 @@ STACK_C = 0.3
 # the dev calls, by other writers, a terse, polite agent's "one sec" in a complaint call was called
 # rude at .92, with no turn that leant towards rudeness.
 NOT_STACKED = ("unprofessional",)
+# What the rest of the call says of such a behaviour is still worth a reviewer's look, never an
+# assertion: a NOT_STACKED behaviour gets a second, stacked reading of the whole call (``context``)
+# whose calibrated probability is the one shown. Presence stays with the behaviour's own turns, so the
+# rest of the call can never accuse an agent; where the two readings disagree the confidence is low
+# and the criterion "needs a decision". README, "Behaviour detection", has what it was measured to do.
 # The bound on the behaviour's own call score, as log-odds, in what its stacker reads (``stack_inputs``).
 STACK_OWN_LOG_ODDS = 6.0
 # Behaviour -> the rule cue a turn needs to show it at all.
 GATES: dict[str, str] = {"apology": "apology_clean", "thanks": "thanks", "recording_disclosure": "recording"}
 STRUCTURAL = ("hold_etiquette",)
+CONTEXT_FILE = "context_calibration.json"
 LEARNED: tuple[str, ...] = tuple(b for b in BEHAVIOUR_IDS if b not in STRUCTURAL)
 
 
@@ -180,6 +186,10 @@ class BehaviourModels:
     # behaviour -> the call-score threshold of the behaviour's own turns: a turn over it is evidence.
     # ``threshold`` is on the stacked score; without a stacker the two are the same.
     evidence_threshold: dict[str, float] = field(default_factory=dict)
+    # NOT_STACKED behaviour -> its stacked reading of the whole call (weights as ``stack``), and that
+    # reading's (threshold, slope, offset) for ``calibrate``: the probability shown, not the decision.
+    context: dict[str, np.ndarray] = field(default_factory=dict)
+    context_calibration: dict[str, tuple[float, float, float]] = field(default_factory=dict)
 
     def call_score(
         self,
@@ -198,11 +208,17 @@ class BehaviourModels:
         """Each behaviour's score read beside the others' (``own``: every LEARNED call score), to
         compare with its ``threshold``."""
         scores = np.array([[own[b] for b in LEARNED]])
+        return {b: _stacked_score(self.stack.get(b), scores, k) for k, b in enumerate(LEARNED)}
+
+    def context_probability(self, own: dict[str, float]) -> dict[str, float]:
+        """For each behaviour with a ``context`` reading, the calibrated probability that the call shows
+        it, read from the whole call (``own``: every LEARNED call score)."""
+        scores = np.array([[own[b] for b in LEARNED]])
         out = {}
-        for k, b in enumerate(LEARNED):
-            w = self.stack.get(b)
-            x = stack_inputs(scores, k)[0]
-            out[b] = float(_sigmoid(x[k] if w is None else float(w[:-1] @ x + w[-1])))
+        for b, w in self.context.items():
+            threshold, slope, offset = self.context_calibration[b]
+            read = _stacked_score(w, scores, LEARNED.index(b))
+            out[b] = float(_sigmoid(slope * _margin(np.array([read]), threshold)[0] + offset))
         return out
 
     def evidence_bar(self, behaviour: str) -> float:
@@ -239,6 +255,7 @@ class BehaviourModels:
             **{f"coef_{b}": self.coef[b] for b in LEARNED},
             **{f"intercept_{b}": np.array([self.intercept[b]]) for b in LEARNED},
             **{f"stack_{b}": w for b, w in self.stack.items()},
+            **{f"context_{b}": w for b, w in self.context.items()},
             idf=self.vocab.idf,
         )
         (folder / "ngrams.json").write_text(json.dumps(self.vocab.terms), encoding="utf-8")
@@ -253,6 +270,10 @@ class BehaviourModels:
         )
         (folder / "calibration.json").write_text(
             json.dumps({b: list(v) for b, v in self.calibration.items()}, indent=2, sort_keys=True),
+            encoding="utf-8",
+        )
+        (folder / CONTEXT_FILE).write_text(
+            json.dumps({b: list(v) for b, v in self.context_calibration.items()}, indent=2, sort_keys=True),
             encoding="utf-8",
         )
         (folder / "metadata.json").write_text(
@@ -276,6 +297,11 @@ class BehaviourModels:
         evidence_file = folder / "evidence_thresholds.json"
         evidence = json.loads(evidence_file.read_text(encoding="utf-8")) if evidence_file.is_file() else {}
         stack = {b: weights[f"stack_{b}"] for b in LEARNED if f"stack_{b}" in weights}
+        # Nor has a model trained before the context reading: its probabilities are the stacked ones.
+        context_file = folder / CONTEXT_FILE
+        context_calibration = (
+            json.loads(context_file.read_text(encoding="utf-8")) if context_file.is_file() else {}
+        )
         unknown = {b: a for b, a in aggregate.items() if a not in AGGREGATES}
         if unknown:
             raise ValueError(f"{folder}: unknown call aggregate(s) {unknown}")
@@ -289,6 +315,8 @@ class BehaviourModels:
             {b: (float(calibration[b][0]), float(calibration[b][1])) for b in LEARNED},
             stack,
             {b: float(t) for b, t in evidence.items()},
+            {b: weights[f"context_{b}"] for b in context_calibration},
+            {b: (float(t), float(s), float(o)) for b, (t, s, o) in context_calibration.items()},
         )
 
 
@@ -544,6 +572,8 @@ def train(
     reference = reference_units(data)
     stack: dict[str, np.ndarray] = {}
     evidence_threshold: dict[str, float] = {}
+    context: dict[str, np.ndarray] = {}
+    context_calibration: dict[str, tuple[float, float, float]] = {}
     if folds >= 2:
         chosen_calls: dict[str, np.ndarray] = {}  # every call's out-of-fold score, at the chosen setting
         splits = list(GroupKFold(n_splits=folds).split(data.roles, groups=call_group[data.call]))
@@ -576,6 +606,9 @@ def train(
             x = stack_inputs(every_score[rows], k)
             if b in NOT_STACKED:
                 stack[b], stacked = _own_score_only(x, k)
+                context[b], read = _fit_stack(x, k, truth[b][rows], call_weight[rows], call_group[rows])
+                t = best_threshold(read, truth[b][rows], weight=call_weight[rows])
+                context_calibration[b] = (t, *calibrate(read, truth[b][rows], t))
             else:
                 stack[b], stacked = _fit_stack(x, k, truth[b][rows], call_weight[rows], call_group[rows])
             thresholds[b] = _threshold(b, stacked, truth[b][rows], call_weight[rows])
@@ -589,7 +622,17 @@ def train(
         "ngram_weight": {b: chosen[b][1] for b in LEARNED},
     }
     return BehaviourModels(
-        coef, intercept, thresholds, vocab, meta, aggregate, calibration, stack, evidence_threshold
+        coef,
+        intercept,
+        thresholds,
+        vocab,
+        meta,
+        aggregate,
+        calibration,
+        stack,
+        evidence_threshold,
+        context,
+        context_calibration,
     )
 
 
@@ -606,6 +649,13 @@ def stack_inputs(scores: np.ndarray, k: int) -> np.ndarray:
     x = scores.astype(float).copy()
     x[:, k] = np.clip(_log_odds(scores[:, k]), -STACK_OWN_LOG_ODDS, STACK_OWN_LOG_ODDS)
     return x
+
+
+def _stacked_score(weights: np.ndarray | None, scores: np.ndarray, k: int) -> float:
+    """Behaviour ``k``'s stacked score of one call (``scores``: one row of every LEARNED call score);
+    without weights, its own call score."""
+    x = stack_inputs(scores, k)[0]
+    return float(_sigmoid(x[k] if weights is None else float(weights[:-1] @ x + weights[-1])))
 
 
 def _threshold(behaviour: str, calls: np.ndarray, truth: np.ndarray, weight: np.ndarray) -> float:

@@ -189,15 +189,21 @@ class BehaviourDetector:
             for b in LEARNED
         }
         stacked = self.models.stacked(own)
+        # Rudeness is asserted from the agent's own turns alone; the whole call's reading of it is the
+        # probability shown, so where the two disagree a reviewer decides (``classifier.NOT_STACKED``).
+        context = self.models.context_probability(own)
         for b in LEARNED:
             p = scores[b]
             present = stacked[b] > self.models.threshold[b]
+            probability = context.get(b, self.models.probability(b, stacked[b]))
+            unsure = b in context and (probability if present else 1.0 - probability) < DECISION_CONFIDENCE
             ranked = [int(i) for i in np.argsort(-p, kind="stable") if p[i] > 0 and cf.roles[i] == WHO[b]]
             # The turns over the evidence bar; when the call is carried by weaker turns (two together,
-            # or one read beside the rest of the call), the best two.
+            # or one read beside the rest of the call), or the call reads otherwise than those turns
+            # (a reviewer decides), the best two.
             bar = self.models.evidence_bar(b)
-            shown = [i for i in ranked if p[i] > bar] or (ranked[:2] if present else [])
+            shown = [i for i in ranked if p[i] > bar] or (ranked[:2] if present or unsure else [])
             evidence = [_evidence(cf, i) for i in sorted(shown[:MAX_EVIDENCE])]
-            out[b] = _result(present, self.models.probability(b, stacked[b]), evidence)
+            out[b] = _result(present, probability, evidence)
         out["hold_etiquette"] = hold_etiquette(cf)
         return {b: out[b] for b in BEHAVIOUR_IDS}

@@ -239,6 +239,8 @@ def _decisions(p: np.ndarray, y: np.ndarray, present: np.ndarray, auto: np.ndarr
         "auto_accuracy": round(float((present[auto] == y[auto]).mean()), 4) if auto.any() else None,
         "auto_precision": round(float(y[auto_pos].mean()), 4) if auto_pos.any() else None,
         "review_accuracy": round(float((present[~auto] == y[~auto]).mean()), 4) if (~auto).any() else None,
+        # of the calls that show it, how many a person gets to see: asserted present or left to review
+        "reach": round(float((present | ~auto)[y].mean()), 4) if y.any() else None,
     }
 
 

@@ -31,14 +31,15 @@ def print_result(output: dict) -> None:
 
 def _behaviours(result: dict) -> None:
     cal = result["calibration"]
-    click.echo(f"{'behaviour':24s} {'P':>6s} {'R':>6s} {'F1':>6s} {'kappa':>6s} {'ECE':>6s} {'auto':>6s}")
+    figures = ("P", "R", "F1", "kappa", "ECE", "auto", "reach")
+    click.echo(f"{'behaviour':24s} " + " ".join(f"{f:>6s}" for f in figures))
     worst = min(result["behaviours"].values(), key=lambda v: v["kappa"])["kappa"]
     for b, v in result["behaviours"].items():
         c = cal["behaviours"][b]
         mark = "  <- worst kappa" if v["kappa"] == worst else ""
         click.echo(
             f"{b:24s} {v['precision']:6.3f} {v['recall']:6.3f} {v['f1']:6.3f} {v['kappa']:6.3f} "
-            f"{c['ece']:6.3f} {c['auto_share']:6.3f}{mark}"
+            f"{c['ece']:6.3f} {c['auto_share']:6.3f} {_f(c.get('reach'))}{mark}"
         )
     click.echo(f"{'macro-F1':24s} {'':6s} {'':6s} {result['macro_f1']:6.3f}")
     _calibration(cal)
