@@ -79,6 +79,29 @@ def test_matches_the_words_not_negated_and_not_near_misses(tmp_path, detector):
     assert matcher.score_text(canonical("Thanks for calling, have a lovely day."))[0] < matcher.threshold
 
 
+def test_a_word_the_example_negates_too_is_no_negation(detector):
+    """ "If this isn't sorted I'm leaving" says the criterion with a negation in it; a turn that
+    negates the same word agrees with the example, while one that negates the leaving does not."""
+    from qa_scoring.behaviours.phrases import PhraseSpec
+    from qa_scoring.behaviours.text import canonical
+
+    spec = PhraseSpec(
+        "customer",
+        (
+            "if this isn't sorted I'm cancelling my contract",
+            "I'm going to switch to another supplier",
+            "that's it I'm closing my account",
+            "I'll take my business elsewhere",
+            "I'm seriously thinking of leaving you",
+        ),
+    )
+    matcher = detector.phrase_matcher(spec)
+    agrees = matcher.score_text(canonical("If it isn't sorted by Friday I'm cancelling the contract."))
+    assert agrees[0] >= matcher.threshold and agrees[1] == ""
+    refuses = matcher.score_text(canonical("It's sorted now, so I'm not cancelling the contract."))
+    assert refuses[1] == "negated"
+
+
 def _call(*turns: tuple[str, str]):
     from qa_scoring.transcript import Transcript
 

@@ -24,7 +24,9 @@ The threshold comes from the examples themselves, so a manager never sets one: e
 scored against the others (leave one out), and a turn must reach THRESHOLD_SHARE of their median.
 Varied examples give a low bar, near-identical ones a high bar. A turn is not counted when:
 - a word it shares with the example is negated wherever it is said, in the same clause ("I can't
-  offer a callback"; but "nothing on the card ... I've cancelled the card" is a match);
+  offer a callback"; but "nothing on the card ... I've cancelled the card" is a match), unless the
+  example negates it too ("if this isn't sorted I'm cancelling" meets "it's not sorted so I'm
+  leaving": on the custom set 0.804 -> 0.818 with 5 examples, 0.800 -> 0.806 with 10);
 - it is closer to a near miss than to any example.
 """
 
@@ -173,6 +175,7 @@ class PhraseMatcher:
             return out
 
         self.examples, self.near_misses = weights(example_terms), weights(near_terms)
+        self._example_texts = [canonical(e) for e in spec.examples]
         words = [k for k, t in enumerate(self.terms) if " " not in t]
         self._word_columns = np.array(words, dtype=int)
         self._word_vectors = vectors([self.terms[k] for k in words]) if vectors and words else None
@@ -233,11 +236,12 @@ class PhraseMatcher:
             if near[i] > scores[i]:
                 why[i] = "near miss"
                 continue
-            example = self.examples[which[i]]
+            example, said = self.examples[which[i]], self._example_texts[which[i]]
             shared = {
                 t for t in units[i] if " " not in t and t in self._column and example[self._column[t]] > 0
             }
-            if any(_negated(texts[i], word) for word in shared):
+            # a word the example negates too ("if this isn't sorted I'm leaving") agrees with it
+            if any(_negated(texts[i], word) and not _negated(said, word) for word in shared):
                 why[i] = "negated"
         return scores, why
 
