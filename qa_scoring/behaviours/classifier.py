@@ -216,9 +216,8 @@ class BehaviourModels:
         scores = np.array([[own[b] for b in LEARNED]])
         out = {}
         for b, w in self.context.items():
-            threshold, slope, offset = self.context_calibration[b]
             read = _stacked_score(w, scores, LEARNED.index(b))
-            out[b] = float(_sigmoid(slope * _margin(np.array([read]), threshold)[0] + offset))
+            out[b] = _calibrated(read, *self.context_calibration[b])
         return out
 
     def evidence_bar(self, behaviour: str) -> float:
@@ -228,8 +227,7 @@ class BehaviourModels:
     def probability(self, behaviour: str, stacked_score: float) -> float:
         """The calibrated probability that the call shows the behaviour, given its stacked score."""
         slope, offset = self.calibration.get(behaviour, (1.0, 0.0))
-        z = slope * _margin(np.array([stacked_score]), self.threshold[behaviour])[0] + offset
-        return float(_sigmoid(z))
+        return _calibrated(stacked_score, self.threshold[behaviour], slope, offset)
 
     def turn_scores(self, data: TurnData) -> dict[str, np.ndarray]:
         """Probability per turn row for each learned behaviour; 0 for the wrong speaker or a closed gate."""
@@ -501,6 +499,11 @@ def _sigmoid(z: np.ndarray | float) -> np.ndarray | float:
 def _margin(calls: np.ndarray, threshold: float) -> np.ndarray:
     """Log-odds of the call score minus the threshold's: 0 at the decision boundary."""
     return _log_odds(calls) - _log_odds(np.array(threshold))
+
+
+def _calibrated(score: float, threshold: float, slope: float, offset: float) -> float:
+    """A call score as a probability, through the Platt scaling ``calibrate`` fitted around ``threshold``."""
+    return float(_sigmoid(slope * _margin(np.array([score]), threshold)[0] + offset))
 
 
 def calibrate(calls: np.ndarray, truth: np.ndarray, threshold: float) -> tuple[float, float]:

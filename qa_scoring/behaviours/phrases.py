@@ -158,7 +158,8 @@ class PhraseMatcher:
     ) -> None:
         self.spec = spec
         self.vectors = vectors
-        example_terms = [dict.fromkeys(terms(canonical(e))) for e in spec.examples]
+        example_texts = [canonical(e) for e in spec.examples]
+        example_terms = [dict.fromkeys(terms(t)) for t in example_texts]
         near_terms = [dict.fromkeys(terms(canonical(e))) for e in spec.near_misses]
         self.terms = list(dict.fromkeys(t for ts in example_terms + near_terms for t in ts))
         self._column = column = {t: k for k, t in enumerate(self.terms)}
@@ -175,7 +176,11 @@ class PhraseMatcher:
             return out
 
         self.examples, self.near_misses = weights(example_terms), weights(near_terms)
-        self._example_texts = [canonical(e) for e in spec.examples]
+        # per example, the words it negates itself: a turn negating one of those agrees with it
+        self._negated_in_example = [
+            {t for t in ts if " " not in t and _negated(text, t)}
+            for text, ts in zip(example_texts, example_terms, strict=True)
+        ]
         words = [k for k, t in enumerate(self.terms) if " " not in t]
         self._word_columns = np.array(words, dtype=int)
         self._word_vectors = vectors([self.terms[k] for k in words]) if vectors and words else None
@@ -236,12 +241,12 @@ class PhraseMatcher:
             if near[i] > scores[i]:
                 why[i] = "near miss"
                 continue
-            example, said = self.examples[which[i]], self._example_texts[which[i]]
+            example = self.examples[which[i]]
             shared = {
                 t for t in units[i] if " " not in t and t in self._column and example[self._column[t]] > 0
             }
-            # a word the example negates too ("if this isn't sorted I'm leaving") agrees with it
-            if any(_negated(texts[i], word) and not _negated(said, word) for word in shared):
+            shared -= self._negated_in_example[which[i]]  # "if this isn't sorted I'm leaving"
+            if any(_negated(texts[i], word) for word in shared):
                 why[i] = "negated"
         return scores, why
 
